@@ -1,0 +1,25 @@
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class LoginFailureThrottle(SimpleRateThrottle):
+    """Counts only failed logins, per client address: brute force is slowed, users are not.
+
+    The cache is per process unless REDIS_URL shares it across gunicorn workers.
+    """
+
+    scope = "login_failures"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def throttle_success(self) -> bool:
+        return True  # an attempt is only counted once it has failed: see record_failure
+
+    def record_failure(self, request, view) -> None:
+        if self.rate is None:
+            return
+        self.key = self.get_cache_key(request, view)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self.duration)

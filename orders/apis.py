@@ -1,0 +1,192 @@
+"""Thin views over order services and selectors."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from orders import selectors, services
+from orders.exceptions import UnknownProducts
+from orders.models import Order, OrderStatus
+from shop.api import ShopAPIView, StrictIntegerField, StrictSerializer
+from shop.errors_schema import ERROR_RESPONSES
+from shop.pagination import ShopPagination
+from shop.params import choice_param
+
+MAX_LINES = 100
+MAX_LINE_QUANTITY = 1000
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class OrderLineOutputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    sku = serializers.CharField(source="product.sku")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    items = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "status",
+            "items",
+            "total",
+            "created_at",
+            "expires_at",
+            "paid_at",
+            "cancelled_at",
+        ]
+
+    @staticmethod
+    def get_items(order: Order) -> list[dict]:
+        lines = getattr(order, "lines_in_order", None)
+        if lines is None:
+            lines = order.lines.all()
+        return OrderLineOutputSerializer(lines, many=True).data
+
+    # drf-spectacular reads the items' shape from this annotation.
+    get_items.__annotations__["return"] = OrderLineOutputSerializer(many=True)
+
+
+class OrderPagination(ShopPagination):
+    items_key = "orders"
+
+
+class OrderLineInputSerializer(StrictSerializer):
+    product_id = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class OrderPlaceInputSerializer(StrictSerializer):
+    """Either one line ({"product_id", "quantity"}) or several ({"items": [...]})."""
+
+    product_id = StrictIntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_LINE_QUANTITY, required=False)
+    items = OrderLineInputSerializer(many=True, required=False)
+
+    def validate_items(self, items: list) -> list:
+        if not 1 <= len(items) <= MAX_LINES:
+            raise ValidationError(f"An order has 1 to {MAX_LINES} lines.")
+        return items
+
+    def validate(self, attrs: dict) -> dict:
+        single = {"product_id", "quantity"} & set(attrs)
+        if "items" in attrs and single:
+            raise ValidationError("Send either product_id and quantity, or items; not both.")
+        if "items" not in attrs:
+            missing = {"product_id", "quantity"} - single
+            if missing:
+                raise ValidationError({name: ["This field is required."] for name in missing})
+        return attrs
+
+    @staticmethod
+    def lines(attrs: dict) -> list[tuple[int, int]]:
+        if "items" in attrs:
+            return [(line["product_id"], line["quantity"]) for line in attrs["items"]]
+        return [(attrs["product_id"], attrs["quantity"])]
+
+
+def unknown_product_details(body: dict, product_ids: list[int]) -> dict:
+    """Point at the offending lines the way the body is nested."""
+    message = ["No such product."]
+    if "items" in body:
+        return {
+            "items": [
+                {"product_id": message} if line.get("product_id") in product_ids else {}
+                for line in body["items"]
+            ]
+        }
+    return {"product_id": message}
+
+
+def idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable() or not key.isascii():
+        raise ValidationError(
+            {"Idempotency-Key": [f"Must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters."]}
+        )
+    return key
+
+
+def order_response(order: Order, code: int = status.HTTP_200_OK) -> Response:
+    return Response(OrderOutputSerializer(order).data, status=code)
+
+
+class OrderListApi(ShopAPIView):
+    permission_classes = [IsAuthenticated]
+    pagination_class = OrderPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=OrderStatus.values),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="default 50, capped at 500"),
+        ],
+        responses={200: OrderOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        orders = selectors.order_list(
+            user=request.user, status=choice_param(request, "status", OrderStatus.values)
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=OrderPlaceInputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={201: OrderOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        key = idempotency_key(request)
+        attrs = OrderPlaceInputSerializer.validated(request.data)
+        try:
+            placed = services.order_place(
+                customer=request.user,
+                lines=OrderPlaceInputSerializer.lines(attrs),
+                idempotency_key=key,
+                digest=services.request_digest(request.data) if key else "",
+            )
+        except UnknownProducts as exc:
+            raise ValidationError(unknown_product_details(request.data, exc.product_ids)) from None
+        response = order_response(placed.order, status.HTTP_201_CREATED)
+        if placed.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class OrderDetailApi(ShopAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OrderOutputSerializer, **ERROR_RESPONSES})
+    def get(self, request, order_id: int):
+        order = selectors.order_get(user=request.user, order_id=order_id)
+        return order_response(selectors.order_with_lines(order_id=order.pk))
+
+
+class OrderPayApi(ShopAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: OrderOutputSerializer, **ERROR_RESPONSES})
+    def post(self, request, order_id: int):
+        order = selectors.order_get(user=request.user, order_id=order_id)
+        if order.customer_id != request.user.pk:
+            # Staff see every order, but only its customer pays for it.
+            raise PermissionDenied("Only the customer who placed an order can pay for it.")
+        return order_response(services.order_pay(order=order))
+
+
+class OrderCancelApi(ShopAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: OrderOutputSerializer, **ERROR_RESPONSES})
+    def post(self, request, order_id: int):
+        order = selectors.order_get(user=request.user, order_id=order_id)
+        return order_response(services.order_cancel(order=order))

@@ -1,0 +1,90 @@
+"""Reads of orders, the shop summary and the stock audit (the oversell check)."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from inventory.models import Product
+from orders.models import HOLDING_STATUSES, Order, OrderStatus
+
+
+def order_list(*, user: AbstractBaseUser, status: str | None = None) -> QuerySet[Order]:
+    orders = Order.objects.prefetch_related("lines__product").order_by("-created_at", "-id")
+    if not user.is_staff:
+        orders = orders.filter(customer=user)
+    if status:
+        orders = orders.filter(status=status)
+    return orders
+
+
+def order_get(*, user: AbstractBaseUser, order_id: int) -> Order:
+    """An order the user may see; another customer's order does not exist for them."""
+    orders = Order.objects.all() if user.is_staff else Order.objects.filter(customer=user)
+    return orders.get(pk=order_id)
+
+
+def order_with_lines(*, order_id: int) -> Order:
+    return Order.objects.prefetch_related("lines__product").get(pk=order_id)
+
+
+@dataclass
+class StockAudit:
+    """The oversell audit: stock >= 0 and stock + held units == units received, per product."""
+
+    ok: bool
+    products_checked: int
+    negative_stock: int
+    mismatched_products: int
+    problems: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "negative_stock": self.negative_stock,
+            "mismatched_products": self.mismatched_products,
+        }
+
+
+def stock_audit() -> StockAudit:
+    held = Coalesce(
+        Sum("order_lines__quantity", filter=Q(order_lines__order__status__in=HOLDING_STATUSES)),
+        0,
+    )
+    # One statement, so PostgreSQL checks a single snapshot of stock and lines.
+    rows = (
+        Product.objects.annotate(held=held)
+        .annotate(expected=F("units_received") - F("held"))
+        .filter(Q(stock__lt=0) | ~Q(stock=F("expected")))
+        .order_by("id")
+        .values("id", "sku", "stock", "units_received", "held")
+    )
+    problems = [{**row, "expected_stock": row["units_received"] - row["held"]} for row in rows]
+    negative = sum(1 for row in problems if row["stock"] < 0)
+    mismatched = sum(1 for row in problems if row["stock"] != row["expected_stock"])
+    return StockAudit(
+        ok=not problems,
+        products_checked=Product.objects.count(),
+        negative_stock=negative,
+        mismatched_products=mismatched,
+        problems=problems,
+    )
+
+
+def shop_summary() -> dict:
+    products = Product.objects.aggregate(
+        count=Count("id"),
+        in_stock=Count("id", filter=Q(stock__gt=0)),
+        out_of_stock=Count("id", filter=Q(stock__lte=0)),
+        units_in_stock=Coalesce(Sum("stock"), 0),
+    )
+    orders = Order.objects.aggregate(
+        total=Count("id"),
+        **{status: Count("id", filter=Q(status=status)) for status in OrderStatus.values},
+    )
+    return {
+        "products": products,
+        "orders": orders,
+        "stock_integrity": stock_audit().as_dict(),
+    }

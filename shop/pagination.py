@@ -1,0 +1,50 @@
+"""Page-number pagination with strict parameters and a per-resource items key."""
+
+from typing import Any
+
+from django.core.paginator import InvalidPage
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from shop.params import positive_int_param
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class ShopPagination(PageNumberPagination):
+    page_size = DEFAULT_PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    items_key = "results"  # subclasses name their items: "products", "orders"
+
+    def get_page_size(self, request) -> int:
+        size = positive_int_param(request, "page_size")
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        page_number = positive_int_param(request, "page") or 1
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage:
+            raise NotFound(f"Page {page_number} is out of range.") from None
+        self.request = request
+        return list(self.page)
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                self.items_key: data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        base = super().get_paginated_response_schema(schema)
+        base["properties"][self.items_key] = base["properties"].pop("results")
+        return base
