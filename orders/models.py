@@ -27,7 +27,7 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # Idempotency-Key and a digest of the parsed body, stored in the order's own transaction.
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
     request_digest = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
@@ -35,7 +35,7 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
+                condition=~Q(idempotency_key=""),
                 name="order_idempotency_key_unique_per_customer",
             ),
         ]
@@ -67,3 +67,6 @@ class OrderLine(models.Model):
             # The audit sums held units per product; lines by product, then their order's status.
             models.Index(fields=["product", "order"], name="order_line_product_order_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x product {self.product_id}"

@@ -90,7 +90,7 @@ def order_place(
                 status=OrderStatus.PENDING,
                 total=total,
                 expires_at=now + timedelta(minutes=settings.ORDER_HOLD_MINUTES),
-                idempotency_key=idempotency_key or None,
+                idempotency_key=idempotency_key or "",
                 request_digest=digest if idempotency_key else "",
             )
             order_lines = [
