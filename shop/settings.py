@@ -157,8 +157,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve admin and API-docs assets straight from the apps, so a fresh clone needs no collectstatic.
+# Serve admin and API-docs assets straight from the apps, so a fresh clone needs no collectstatic
+# (deployments still run it, and then STATIC_ROOT is used).
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Request limits and security --------------------------------------------------------------
 
