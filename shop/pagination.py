@@ -47,4 +47,5 @@ class ShopPagination(PageNumberPagination):
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         base = super().get_paginated_response_schema(schema)
         base["properties"][self.items_key] = base["properties"].pop("results")
+        base["required"] = ["count", "next", "previous", self.items_key]
         return base
