@@ -40,8 +40,11 @@ class Order(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["created_at"], name="order_created_at_idx"),
-            models.Index(fields=["customer", "-created_at"], name="order_customer_created_idx"),
+            # Both match the list's "newest first" order (created_at, id descending) exactly.
+            models.Index(fields=["-created_at", "-id"], name="order_newest_first_idx"),
+            models.Index(
+                fields=["customer", "-created_at", "-id"], name="order_customer_newest_idx"
+            ),
             models.Index(fields=["status", "expires_at"], name="order_status_expires_idx"),
         ]
 
