@@ -21,7 +21,8 @@ class Order(models.Model):
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
-    total = models.DecimalField(max_digits=14, decimal_places=2)
+    # Up to 100 lines x 1000 units x 99,999,999.99 fits without overflow.
+    total = models.DecimalField(max_digits=18, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)

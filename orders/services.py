@@ -110,6 +110,10 @@ def order_place(
             replayed = _replay(customer=customer, idempotency_key=idempotency_key, digest=digest)
             if replayed is not None:
                 return PlacedOrder(replayed, replayed=True)
+        # Or a product was deleted between our read and our insert.
+        gone = sorted(set(quantities) - set(Product.objects.in_bulk(list(quantities))))
+        if gone:
+            raise UnknownProducts(gone) from None
         raise
     order.lines_in_order = order_lines
     return PlacedOrder(order, replayed=False)
