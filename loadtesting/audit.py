@@ -1,0 +1,84 @@
+"""The oversell audit after every run: in the database, and the clients' ledger against it.
+
+Runs with the ORM only when no load is running (fixtures before, audit after), so the gevent
+hub is never blocked by a database call in the middle of the load.
+"""
+
+from collections import Counter
+
+from django.db.models import Sum
+
+from inventory.models import Product
+from orders.models import HOLDING_STATUSES, OrderLine
+from orders.selectors import stock_audit
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+def invariant() -> dict:
+    """stock >= 0 and stock + held == units received for every product (orders.selectors)."""
+    audit = stock_audit()
+    return {
+        "ok": audit.ok,
+        "products_checked": audit.products_checked,
+        "negative_stock": audit.negative_stock,
+        "mismatched_products": audit.mismatched_products,
+        "problems": audit.problems[:MAX_PROBLEMS_SHOWN],
+    }
+
+
+def ledger(seen_sold: Counter) -> dict:
+    """Units the clients saw sold (201s minus cancels) never exceed what the database holds for
+    orders, nor the units the product ever received."""
+    seen = {product_id: units for product_id, units in seen_sold.items() if units > 0}
+    received = dict(Product.objects.filter(pk__in=list(seen)).values_list("pk", "units_received"))
+    held = dict(
+        OrderLine.objects.filter(product_id__in=list(seen), order__status__in=HOLDING_STATUSES)
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("product_id", "units")
+    )
+    violations = [
+        {
+            "product_id": product_id,
+            "units_seen_sold": units,
+            "units_held": held.get(product_id, 0),
+            "units_received": received.get(product_id, 0),
+        }
+        for product_id, units in sorted(seen.items())
+        if units > held.get(product_id, 0) or units > received.get(product_id, 0)
+    ]
+    return {
+        "ok": not violations,
+        "products": len(seen),
+        "units_seen_sold": sum(seen.values()),
+        "violations": violations[:MAX_PROBLEMS_SHOWN],
+    }
+
+
+def race(*, product_id: int, stock: int, users: int, outcomes: Counter) -> dict:
+    """The race's exact verdict: min(users, stock) x 201, the rest 409 insufficient_stock."""
+    expected_created = min(users, stock)
+    created = outcomes.get("201", 0)
+    refused = outcomes.get("409 insufficient_stock", 0)
+    others = {
+        key: count
+        for key, count in outcomes.items()
+        if key not in ("201", "409 insufficient_stock")
+    }
+    missing = users - sum(outcomes.values())
+    if missing > 0:
+        others["no answer before the timeout"] = missing
+    final_stock = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first()
+    return {
+        "product_id": product_id,
+        "users": users,
+        "stock": stock,
+        "expected_created": expected_created,
+        "expected_refused": users - expected_created,
+        "created": created,
+        "refused": refused,
+        "others": others,
+        "final_stock": final_stock,
+        "expected_final_stock": stock - created,
+    }

@@ -1,0 +1,339 @@
+"""The server under load: start gunicorn or check a given --host, and watch its resources.
+
+Without --host the harness starts gunicorn (`python -m gunicorn -c gunicorn.conf.py
+--no-control-socket`) on a free loopback port, in its own process group so that it can always be
+stopped as a whole, also after Ctrl-C. With --host only loopback addresses are accepted unless
+--allow-remote is given.
+"""
+
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import gevent
+import psutil
+from django.conf import settings
+from django.db import connection
+
+from loadtesting.exit_codes import CannotRun
+from loadtesting.processes import deferred_signals, spawn, stop_group
+
+SERVER_START_TIMEOUT_S = 30.0
+SERVER_STOP_TIMEOUT_S = 15.0
+
+
+def describe_database() -> dict:
+    """Engine and name (and host/port for a server database); never the password."""
+    db = settings.DATABASES["default"]
+    engine = db["ENGINE"].rsplit(".", 1)[-1]
+    described = {"engine": engine, "name": str(db.get("NAME", ""))}
+    if db.get("HOST"):
+        described["host"] = db["HOST"]
+        if db.get("PORT"):
+            described["port"] = str(db["PORT"])
+    if connection.vendor == "sqlite":
+        described["name"] = str(Path(described["name"]).resolve())
+    return described
+
+
+def database_line(db: dict) -> str:
+    where = f" on {db['host']}:{db.get('port', '')}".rstrip(":") if db.get("host") else ""
+    return f"{db['engine']} {db['name']}{where}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def is_loopback(hostname: str) -> bool:
+    """True when every address the name resolves to is a loopback address."""
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(hostname, None)
+    except OSError:
+        raise CannotRun(f"Cannot resolve the host name {hostname!r}.") from None
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+def normalise_host(url: str, *, allow_remote: bool) -> str:
+    """A base URL (scheme://host[:port]) that the safety rules accept, or CannotRun."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CannotRun(
+            f"--host must be an http(s) URL such as http://127.0.0.1:8000, not {url!r}."
+        )
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise CannotRun(f"--host has an invalid port: {url!r}.") from None
+    if not allow_remote and not is_loopback(parts.hostname):
+        raise CannotRun(
+            f"{parts.hostname} is not a loopback address; "
+            "pass --allow-remote to load a remote host."
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def http_json(url: str, *, timeout: float = 5.0) -> tuple[int, dict]:
+    """(status, JSON body) of a GET; status 0 when the server cannot be reached."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return 0, {"error": str(reason) or type(exc).__name__}
+    try:
+        return status, json.loads(raw or b"{}")
+    except ValueError:
+        return status, {"error": "not JSON"}
+
+
+def health(base_url: str, *, timeout: float = 5.0) -> dict:
+    status, body = http_json(f"{base_url}/health", timeout=timeout)
+    ok = status == 200 and body.get("status") == "ok"
+    reason = "ok" if ok else (body.get("error") if status == 0 else f"HTTP {status}")
+    return {"ok": ok, "status": status, "reason": reason, "body": body}
+
+
+def _post_json(url: str, body: dict, token: str, timeout: float) -> int:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return 0
+
+
+def warm_up(
+    base_url: str, *, concurrency: int, token: str | None = None, product_id: int | None = None
+) -> None:
+    """Concurrent requests so that every server worker has run the code paths of the load before
+    it is measured (gunicorn loads the app lazily per worker). The order asks for more units than
+    a hot product ever has: a 409 whose transaction rolls back, so nothing is written."""
+    paths = ("/health", "/products/?page_size=5", "/products/?in_stock=true&page_size=5")
+    jobs = [
+        gevent.spawn(http_json, f"{base_url}{path}", timeout=10.0)
+        for _ in range(concurrency * 2)
+        for path in paths
+    ]
+    if token and product_id:
+        body = {"product_id": product_id, "quantity": 1000}
+        jobs += [
+            gevent.spawn(_post_json, f"{base_url}/orders/", body, token, 10.0)
+            for _ in range(concurrency * 2)
+        ]
+    gevent.joinall(jobs, timeout=30)
+
+
+def require_reachable(base_url: str) -> None:
+    result = health(base_url)
+    if result["status"] == 0:
+        raise CannotRun(f"Cannot reach {base_url}/health: {result['reason']}.")
+    if not result["ok"]:
+        raise CannotRun(f"{base_url}/health answered {result['reason']}, not ok.")
+
+
+@dataclass
+class Server:
+    """gunicorn started by the harness; `stop()` is safe to call more than once."""
+
+    output: Path  # where gunicorn's stdout and stderr go
+    workers: int = 4
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(settings.BASE_DIR / "gunicorn.conf.py"),
+            "--no-control-socket",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "shop.wsgi",
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.output, "ab") as sink, deferred_signals():
+            self.process = spawn(
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_healthy(self, timeout: float = SERVER_START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise CannotRun(
+                    f"The server did not start: gunicorn exited with status {code} "
+                    f"(its output is in the run's log)."
+                )
+            result = health(self.url, timeout=2.0)
+            if result["ok"]:
+                return
+            last = result["reason"]
+            gevent.sleep(0.2)
+        raise CannotRun(f"The server did not become healthy within {timeout:.0f} s ({last}).")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            # After the audit nothing is in flight: gunicorn's quick shutdown (SIGINT) will do.
+            with deferred_signals():  # a second Ctrl-C must not leave the server running
+                stop_group(process, SERVER_STOP_TIMEOUT_S, signal.SIGINT)
+
+    def root_pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+def server_pid_for(base_url: str) -> int | None:
+    """Best effort for --host on this machine: the process listening on its port (its gunicorn
+    master when it has one)."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return None
+    for conn in connections:
+        if (
+            conn.status == psutil.CONN_LISTEN
+            and conn.laddr
+            and conn.laddr.port == port
+            and conn.pid
+        ):
+            process = psutil.Process(conn.pid)
+            parent = process.parent()
+            if parent and "gunicorn" in " ".join(parent.cmdline()):
+                return parent.pid
+            return process.pid
+    return None
+
+
+@dataclass
+class ResourceSampler:
+    """Peak RSS and CPU of a process tree (the gunicorn master and its workers), via psutil."""
+
+    root_pid: int | None
+    interval: float = 1.0
+    samples: int = 0
+    peak_rss: int = 0
+    peak_cpu_pct: float = 0.0
+    processes_seen: set = field(default_factory=set)
+    _cpu_start: dict = field(default_factory=dict)
+    _cpu_last: dict = field(default_factory=dict)
+    _started: float = 0.0
+    _stopped: float = 0.0
+    _greenlet: gevent.Greenlet | None = None
+    _previous: tuple[float, float] | None = None
+
+    def _tree(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.root_pid)
+            return [root, *root.children(recursive=True)]
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return []
+
+    def _sample(self) -> float:
+        rss = 0
+        for process in self._tree():
+            try:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    rss += process.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            cpu = times.user + times.system
+            self._cpu_start.setdefault(process.pid, cpu if not self._started else 0.0)
+            self._cpu_last[process.pid] = cpu
+            self.processes_seen.add(process.pid)
+        self.samples += 1
+        self.peak_rss = max(self.peak_rss, rss)
+        return sum(self._cpu_last[pid] - self._cpu_start[pid] for pid in self._cpu_last)
+
+    def _tick(self) -> None:
+        now, used = time.monotonic(), self._sample()
+        if self._previous and now > self._previous[0]:
+            rate = (used - self._previous[1]) / (now - self._previous[0]) * 100
+            self.peak_cpu_pct = max(self.peak_cpu_pct, rate)
+        self._previous = (now, used)
+
+    def _loop(self) -> None:
+        while True:
+            gevent.sleep(self.interval)
+            self._tick()
+
+    def start(self) -> None:
+        if self.root_pid is not None:
+            self._tick()
+            self._started = time.monotonic()
+            self._greenlet = gevent.spawn(self._loop)
+
+    def stop(self) -> dict | None:
+        if self._greenlet is None:
+            return None
+        self._greenlet.kill()
+        self._greenlet = None
+        self._tick()
+        used = self._previous[1]
+        self._stopped = time.monotonic()
+        wall = max(self._stopped - self._started, 1e-9)
+        return {
+            "processes": len(self.processes_seen),
+            "samples": self.samples,
+            "peak_rss_mb": round(self.peak_rss / 2**20, 1),
+            "cpu_seconds": round(used, 2),
+            "avg_cpu_pct": round(used / wall * 100, 1),
+            "peak_cpu_pct": round(self.peak_cpu_pct, 1),
+        }
