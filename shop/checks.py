@@ -1,0 +1,24 @@
+"""Deployment checks of our own, run by `manage.py check --deploy`."""
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(Tags.security, deploy=True)
+def login_throttle_cache_is_shared(app_configs, **kwargs) -> list[Warning]:
+    """Each gunicorn worker would count failed logins apart, multiplying the allowed guesses."""
+    if settings.CACHES["default"]["BACKEND"] in PROCESS_LOCAL_CACHES:
+        return [
+            Warning(
+                "The login throttle counts failed logins in a per-process cache, so every "
+                "gunicorn worker allows its own quota of guesses.",
+                hint="Set REDIS_URL so that all workers share one count.",
+                id="shop.W001",
+            )
+        ]
+    return []
