@@ -17,7 +17,7 @@ import psutil
 from django.core.management import call_command
 from django.db import connections
 
-from loadtesting import audit, fixtures, reports
+from loadtesting import audit, fixtures, memory, reports
 from loadtesting.exit_codes import CannotRun, Interrupted, worst
 from loadtesting.scenarios import (
     ALL_PARTS,
@@ -374,7 +374,9 @@ class Harness:
         self.out.write("== load", "MIGRATE_HEADING")
         if scenario.kind == INTERACTIVE and not port_is_free("127.0.0.1", options.web_port):
             raise CannotRun(f"Port {options.web_port} is busy; choose another with --web-port.")
-        sampler = ResourceSampler(target.server_pid)
+        sampler = ResourceSampler(
+            target.server_pid, timeline_interval=memory.timeline_interval(scenario.run_time)
+        )
         plan = runner.LoadPlan(
             scenario=scenario,
             host=target.url,
@@ -413,6 +415,12 @@ class Harness:
             if result.interrupted:
                 raise KeyboardInterrupt
             raise CannotRun("No load ran: the test was never started before the cap.")
+        if resources is not None:
+            resources.update(
+                sampler.memory_report(
+                    start=result.start, steady_start=result.steady_start, end=result.end
+                )
+            )
         if result.interrupted:
             self.out.write(f"Load stopped: {result.stop_reason}.", "WARNING")
         return result, resources
@@ -468,6 +476,7 @@ class Harness:
             checks += reports.race_checks(race)
         else:
             checks += reports.threshold_checks(scenario.thresholds, rows, total)
+            checks += reports.memory_checks(scenario.thresholds, resources)
         checks += reports.audit_checks(audit_result)
         if recovery is not None and "skipped" not in recovery:
             checks += reports.recovery_checks(recovery)
@@ -549,6 +558,11 @@ class Harness:
                 f"Server: peak RSS {server['peak_rss_mb']} MB over {server['processes']} "
                 f"processes, CPU {server['cpu_seconds']} s (avg {server['avg_cpu_pct']} %, "
                 f"peak {server['peak_cpu_pct']} %)"
+            )
+            out.write(
+                memory.memory_line(
+                    server["rss_growth"], len(server["rss_timeline"]), server["uss_growth"]
+                )
             )
         generator = verdict["load_generator"]
         if generator:

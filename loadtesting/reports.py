@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtesting import memory
 from loadtesting.exit_codes import FAILED, OVERSOLD, PASSED
 from loadtesting.recorder import FAILURE, STOCK_OUT
 from loadtesting.scenarios import MIN_ENDPOINT_SAMPLES, Thresholds
@@ -161,6 +162,28 @@ def threshold_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> l
             )
         )
     return checks
+
+
+def memory_checks(thresholds: Thresholds, server: dict | None) -> list[Check]:
+    """The server's memory is flat after warm-up, when the scenario judges it and it was measured:
+    a --host on another machine, or a run too short for a steady state, is reported, not judged."""
+    limit = thresholds.max_rss_growth_pct
+    if limit is None or server is None:
+        return []
+    growth = server.get("rss_growth")
+    flat = memory.is_flat(growth, limit)
+    if flat is None:
+        return []
+    return [
+        Check(
+            "threshold",
+            f"server memory flat after warm-up: RSS {growth['growth_pct']:+.1f} % "
+            f"({growth['warm_mb']:g} -> {growth['end_mb']:g} MB) (limit <= {limit:g} %)",
+            flat,
+            measured=growth["growth_pct"],
+            limit=limit,
+        )
+    ]
 
 
 def audit_checks(audit: dict) -> list[Check]:

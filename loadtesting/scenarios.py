@@ -60,6 +60,8 @@ class Thresholds:
     min_rps: float | None = None
     # quick: "every endpoint's p95"; the others judge the aggregate only.
     per_endpoint_p95: bool = False
+    # Server RSS from the end of warm-up to the end of the load (loadtesting.memory), percent.
+    max_rss_growth_pct: float | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -68,6 +70,7 @@ class Thresholds:
             "max_error_rate_pct": self.max_error_rate,
             "min_rps": self.min_rps,
             "per_endpoint_p95": self.per_endpoint_p95,
+            "max_rss_growth_pct": self.max_rss_growth_pct,
         }
 
 
@@ -111,7 +114,7 @@ SCENARIOS: dict[str, Scenario] = {
         20,
         600,
         (0.1, 0.5),
-        Thresholds(max_p99_ms=2000, max_error_rate=5),
+        Thresholds(max_p99_ms=2000, max_error_rate=5, max_rss_growth_pct=25),
         recovery_probe=True,
     ),
     "interactive": Scenario("interactive", INTERACTIVE, 20, 5, INTERACTIVE_CAP_S, (0.5, 1.5)),
@@ -134,6 +137,7 @@ class Overrides:
     max_p99_ms: float | None = None
     max_error_rate: float | None = None
     min_rps: float | None = None
+    max_rss_growth_pct: float | None = None
 
 
 def resolve(name: str, overrides: Overrides, *, part_of_all: bool = False) -> Scenario:
@@ -157,7 +161,13 @@ def resolve(name: str, overrides: Overrides, *, part_of_all: bool = False) -> Sc
         base.thresholds,
         **{
             key: value
-            for key in ("max_p95_ms", "max_p99_ms", "max_error_rate", "min_rps")
+            for key in (
+                "max_p95_ms",
+                "max_p99_ms",
+                "max_error_rate",
+                "min_rps",
+                "max_rss_growth_pct",
+            )
             if (value := getattr(overrides, key)) is not None
         },
     )

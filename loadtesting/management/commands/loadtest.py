@@ -148,6 +148,11 @@ class Command(BaseCommand):
         verdict.add_argument("--max-p99-ms", type=_number)
         verdict.add_argument("--max-error-rate", type=_number, help="percent")
         verdict.add_argument("--min-rps", type=_number)
+        verdict.add_argument(
+            "--max-rss-growth-pct",
+            type=_number,
+            help="server RSS growth after warm-up, percent (stress: 25; others report it)",
+        )
         verdict.add_argument("--compare", type=Path, metavar="BASELINE.json")
         output = parser.add_argument_group("output")
         output.add_argument("--results-dir", type=Path, default=Path("load_test_results"))
@@ -249,6 +254,7 @@ class Command(BaseCommand):
                 max_p99_ms=options["max_p99_ms"],
                 max_error_rate=options["max_error_rate"],
                 min_rps=options["min_rps"],
+                max_rss_growth_pct=options["max_rss_growth_pct"],
             ),
             host=options["host"],
             allow_remote=options["allow_remote"],
