@@ -1,7 +1,8 @@
 """Every write to products. Nothing outside this module writes Product.stock.
 
 The write is the check: stock moves only through conditional F() updates, so two buyers can
-never both take the last unit, and the CHECK (stock >= 0) constraint backs it up.
+never both take the last unit, and the CHECK (stock >= 0) constraint backs it up. Every write
+also calls products_changed(), so that cached product reads are invalidated when it commits.
 """
 
 from collections.abc import Iterable
@@ -11,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
 
+from inventory.cache import products_changed
 from inventory.exceptions import DuplicateSku, InsufficientStock, ProductHasOrders
 from inventory.models import Product
 
@@ -20,9 +22,11 @@ def product_create(*, sku: str, name: str, price: Decimal, stock: int) -> Produc
         raise DuplicateSku(sku)
     try:
         with transaction.atomic():
-            return Product.objects.create(
+            product = Product.objects.create(
                 sku=sku, name=name, price=price, stock=stock, units_received=stock
             )
+            products_changed()
+            return product
     except IntegrityError:
         # A concurrent create took the SKU between the check and the insert.
         raise DuplicateSku(sku) from None
@@ -38,6 +42,7 @@ def product_update(*, product: Product, name: str | None = None, price: Decimal 
     if changes:
         changes["updated_at"] = timezone.now()
         Product.objects.filter(pk=product.pk).update(**changes)
+        products_changed()
         product.refresh_from_db()
     return product
 
@@ -51,6 +56,7 @@ def product_restock(*, product_id: int, quantity: int) -> Product:
     )
     if not updated:
         raise Product.DoesNotExist(f"No product {product_id}.")
+    products_changed()
     return Product.objects.get(pk=product_id)
 
 
@@ -58,6 +64,7 @@ def product_delete(*, product_id: int) -> None:
     try:
         with transaction.atomic():
             deleted, _ = Product.objects.filter(pk=product_id).delete()
+            products_changed()
     except (ProtectedError, IntegrityError):
         raise ProductHasOrders(product_id) from None
     if not deleted:
@@ -83,6 +90,7 @@ def stock_take(*, lines: Iterable[tuple[Product, int]]) -> None:
                 requested=quantity,
                 available=next(iter(available), 0),
             )
+    products_changed()
 
 
 def stock_return(*, lines: Iterable[tuple[int, int]]) -> None:
@@ -90,3 +98,4 @@ def stock_return(*, lines: Iterable[tuple[int, int]]) -> None:
     now = timezone.now()
     for product_id, quantity in sorted(lines):
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity, updated_at=now)
+    products_changed()

@@ -1,12 +1,14 @@
 """Request id, body size limit and database-outage middleware."""
 
 import contextvars
+import io
 import logging
 import re
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
@@ -54,6 +56,14 @@ class BodySizeLimitMiddleware:
             length = 0
         if length > settings.MAX_REQUEST_BODY_BYTES:
             return payload_too_large_response()
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Django reads a body only up to its declared length, so a chunked body would be
+            # seen as empty: read it here, one byte past the limit at most, and declare it.
+            body = request.META["wsgi.input"].read(settings.MAX_REQUEST_BODY_BYTES + 1)
+            if len(body) > settings.MAX_REQUEST_BODY_BYTES:
+                return payload_too_large_response()
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))
         return self.get_response(request)
 
 

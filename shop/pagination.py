@@ -3,14 +3,25 @@
 from typing import Any
 
 from django.core.paginator import InvalidPage
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from shop.params import positive_int_param
+from shop.params import MAX_QUERY_INT, positive_int_param
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+
+# The schema states the bounds positive_int_param enforces, so generated clients stay within them.
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": MAX_QUERY_INT}),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": MAX_QUERY_INT},
+        description=f"default {DEFAULT_PAGE_SIZE}, capped at {MAX_PAGE_SIZE}",
+    ),
+]
 
 
 class ShopPagination(PageNumberPagination):

@@ -132,10 +132,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, with one redis client per pool instead of one per call.
+            "BACKEND": "shop.redis_cache.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
             "TIMEOUT": 300,
+            # An unreachable Redis must fail fast (a login answers 503), never hang a worker.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -186,18 +189,24 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 15)
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "10/min")
-PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 0)
+# Product reads are cached this long at most, and invalidated by every product write
+# (inventory/cache.py); only with a cache that every worker shares.
+PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 2 if os.environ.get("REDIS_URL") else 0)
 
 # --- REST framework ---------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.StrictTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["shop.json.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["shop.json.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.negotiation.ShopContentNegotiation",
     "EXCEPTION_HANDLER": "shop.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"login_failures": LOGIN_THROTTLE_RATE},
+    # Throttle by the peer address; X-Forwarded-For is trusted only from a known proxy count,
+    # else a client dodges the login throttle by sending a new forged address each try.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if env_bool("BEHIND_TLS_PROXY") else 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",

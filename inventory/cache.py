@@ -1,0 +1,82 @@
+"""A short-lived cache of product reads, invalidated by every product write.
+
+Only reads go through it (GET /products/, GET /products/{id}); orders, pay and cancel never look
+at it: they decide in the database. A cached page may be a moment old (at most
+PRODUCT_CACHE_SECONDS, and normally only the moment between a write's commit and its
+invalidation), never older: every write in inventory.services calls products_changed(), which
+after the commit replaces the catalogue version that every entry is stored with.
+
+Why this is safe with concurrent writers: a reader reads the version before it queries the
+database and stores its result under that version. A write that commits after that read
+replaces the version, so the entry is dead on arrival; a write that committed before it is in
+the result. A read inside a transaction skips the cache, so it sees that transaction's writes.
+
+On when PRODUCT_CACHE_SECONDS > 0 (the default with REDIS_URL): it needs a cache that every
+worker shares, since a per-process cache could not be invalidated across gunicorn workers. If
+the cache is unreachable, reads go to the database and writes only log.
+"""
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger("inventory.cache")
+
+VERSION_KEY = "products:version"
+# Any expiry is safe (a new version only means misses); this one keeps stale keys from piling up.
+VERSION_TTL_SECONDS = 24 * 3600
+T = TypeVar("T")
+
+
+def enabled() -> bool:
+    return settings.PRODUCT_CACHE_SECONDS > 0
+
+
+def _entry_key(name: str) -> str:
+    return "products:" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
+
+
+def product_read_cached(name: str, build: Callable[[], T]) -> T:
+    """build() once per catalogue version and `name` (a URL, say); exceptions are not cached."""
+    if not enabled() or transaction.get_connection().in_atomic_block:
+        return build()
+    key = _entry_key(name)
+    try:
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TTL_SECONDS)
+            version = cache.get(VERSION_KEY)
+        entry = found.get(key)
+    except Exception:  # noqa: BLE001 - a cache outage must not take the catalogue down
+        logger.warning("product cache unavailable; reading the database", exc_info=True)
+        return build()
+    if version is None:  # the cache keeps nothing just now: read through
+        return build()
+    if entry is not None and entry[0] == version:
+        return entry[1]
+    value = build()
+    try:
+        cache.set(key, (version, value), timeout=settings.PRODUCT_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001
+        logger.warning("product cache unavailable; not storing", exc_info=True)
+    return value
+
+
+def _replace_version() -> None:
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TTL_SECONDS)
+    except Exception:  # noqa: BLE001 - entries still expire after PRODUCT_CACHE_SECONDS
+        logger.warning("product cache unavailable; cached pages expire by themselves")
+
+
+def products_changed() -> None:
+    """Every product write calls this; cached reads are invalidated once the write commits."""
+    if enabled():
+        transaction.on_commit(_replace_version)
