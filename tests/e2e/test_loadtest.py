@@ -30,19 +30,6 @@ TIMEOUT_S = 240
 
 
 @pytest.fixture
-def env(tmp_path) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LOADTEST_", "LOCUST_"))
-    }
-    if not env.get("DATABASE_URL"):
-        env["SQLITE_PATH"] = str(tmp_path / "db.sqlite3")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@pytest.fixture
 def results(tmp_path) -> Path:
     return tmp_path / "results"
 

@@ -5,8 +5,6 @@ A subprocess, like tests/e2e/test_loadtest.py (whose helpers are reused): locust
 the pytest process. The arithmetic of the growth is tested in tests/test_loadtest_memory.py.
 """
 
-import os
-
 import pytest
 
 from tests.e2e.test_loadtest import SMALL, assert_printed, loadtest, verdict_of
@@ -16,19 +14,6 @@ pytestmark = pytest.mark.e2e
 # Loose latency (this machine may be busy); the recovery probe keeps quick's 0 % errors unless
 # --max-error-rate says otherwise, and its p95 follows --max-p95-ms.
 LOOSE = ["--max-p95-ms", "10000", "--max-p99-ms", "10000", "--max-error-rate", "5"]
-
-
-@pytest.fixture
-def env(tmp_path) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LOADTEST_", "LOCUST_"))
-    }
-    if not env.get("DATABASE_URL"):
-        env["SQLITE_PATH"] = str(tmp_path / "db.sqlite3")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def test_stress_reports_flat_memory_and_recovers(env, tmp_path):
