@@ -6,13 +6,13 @@ from rest_framework.response import Response
 from accounts import services
 from accounts.exceptions import InvalidCredentials
 from accounts.throttling import LoginFailureThrottle
-from shop.api import ShopAPIView, StrictSerializer
+from shop.api import ShopAPIView, StrictSerializer, TextField
 from shop.errors_schema import ERROR_RESPONSES
 
 
 class TokenInputSerializer(StrictSerializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    username = TextField(max_length=150)
+    password = TextField(max_length=128, trim_whitespace=False)
 
 
 class TokenApi(ShopAPIView):

@@ -1,9 +1,12 @@
-"""Token authentication that judges the key's shape before the database sees it."""
+"""Token authentication that judges the key's shape before the database sees it, and asks the
+token cache (accounts/token_cache.py) before the database."""
 
 import re
 
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+
+from accounts import token_cache
 
 # DRF's keys are 40 hex digits. Anything that is not at most 40 visible ASCII characters cannot
 # be one, and PostgreSQL answers a NUL byte in a query with an error (a 500), not a miss.
@@ -14,4 +17,11 @@ class StrictTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str):
         if not TOKEN_KEY.fullmatch(key):
             raise AuthenticationFailed("Invalid token.")
-        return super().authenticate_credentials(key)
+        if not token_cache.enabled():
+            return super().authenticate_credentials(key)
+        token = token_cache.cached_token(key)
+        if token is not None and token.user.is_active:
+            return token.user, token
+        user, token = super().authenticate_credentials(key)
+        token_cache.remember_token(token)
+        return user, token

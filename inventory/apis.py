@@ -10,7 +10,13 @@ from rest_framework.response import Response
 from inventory import selectors, services
 from inventory.cache import product_read_cached
 from inventory.models import Product
-from shop.api import ShopAPIView, StrictIntegerField, StrictMoneyField, StrictSerializer
+from shop.api import (
+    ShopAPIView,
+    StrictIntegerField,
+    StrictMoneyField,
+    StrictSerializer,
+    TextField,
+)
 from shop.errors_schema import ERROR_RESPONSES
 from shop.output import datetime_formatter, money
 from shop.pagination import PAGE_PARAMETERS, ShopPagination
@@ -36,13 +42,13 @@ class ProductPagination(ShopPagination):
 
 class ProductCreateInputSerializer(StrictSerializer):
     sku = serializers.RegexField(SKU_PATTERN, max_length=64)
-    name = serializers.CharField(max_length=200)
+    name = TextField(max_length=200)
     price = StrictMoneyField()
     stock = StrictIntegerField(min_value=0, max_value=1_000_000_000)
 
 
 class ProductUpdateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = TextField(max_length=200, required=False)
     price = StrictMoneyField(required=False)
 
     def unknown_field_message(self, name: str) -> str:

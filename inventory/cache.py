@@ -42,10 +42,14 @@ def _entry_key(name: str) -> str:
     return "products:" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
 
 
-def product_read_cached(name: str, build: Callable[[], T]) -> T:
-    """build() once per catalogue version and `name` (a URL, say); exceptions are not cached."""
+def cached_entry(name: str) -> tuple[str | None, object | None]:
+    """(the catalogue version now, the value cached for `name` under it or None).
+
+    A version of None means: do not cache now (off, inside a transaction, or the cache is down).
+    Read the version before the database, and store what the database gave under it.
+    """
     if not enabled() or transaction.get_connection().in_atomic_block:
-        return build()
+        return None, None
     key = _entry_key(name)
     try:
         found = cache.get_many([VERSION_KEY, key])
@@ -53,19 +57,30 @@ def product_read_cached(name: str, build: Callable[[], T]) -> T:
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TTL_SECONDS)
             version = cache.get(VERSION_KEY)
-        entry = found.get(key)
     except Exception:  # noqa: BLE001 - a cache outage must not take the catalogue down
         logger.warning("product cache unavailable; reading the database", exc_info=True)
-        return build()
-    if version is None:  # the cache keeps nothing just now: read through
-        return build()
-    if entry is not None and entry[0] == version:
-        return entry[1]
-    value = build()
+        return None, None
+    entry = found.get(key)
+    if version is not None and entry is not None and entry[0] == version:
+        return version, entry[1]
+    return version, None
+
+
+def store_entry(name: str, version: str, value: object) -> None:
     try:
-        cache.set(key, (version, value), timeout=settings.PRODUCT_CACHE_SECONDS)
+        cache.set(_entry_key(name), (version, value), timeout=settings.PRODUCT_CACHE_SECONDS)
     except Exception:  # noqa: BLE001
         logger.warning("product cache unavailable; not storing", exc_info=True)
+
+
+def product_read_cached(name: str, build: Callable[[], T]) -> T:
+    """build() once per catalogue version and `name` (a URL, say); exceptions are not cached."""
+    version, value = cached_entry(name)
+    if value is not None:
+        return value
+    value = build()
+    if version is not None:
+        store_entry(name, version, value)
     return value
 
 

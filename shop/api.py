@@ -3,6 +3,7 @@
 import re
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -25,6 +26,25 @@ class ShopAPIView(APIView):
             if has_body and not request.content_type:
                 raise UnsupportedMediaType("")
             request.data  # noqa: B018 - parse now
+
+
+class TextField(serializers.CharField):
+    """A CharField whose schema says what it refuses: DRF turns away NUL characters (PostgreSQL
+    cannot store them), and a schema-valid body must not be refused."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        # The same rule as DRF's ProhibitNullCharactersValidator, in a form the schema shows.
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+        self.validators.append(
+            RegexValidator(
+                r"^[^\x00]*$", "Null characters are not allowed.", "null_characters_not_allowed"
+            )
+        )
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -22,3 +22,26 @@ def login_throttle_cache_is_shared(app_configs, **kwargs) -> list[Warning]:
             )
         ]
     return []
+
+
+@register(Tags.caches, deploy=True)
+def shared_caches_are_shared(app_configs, **kwargs) -> list[Warning]:
+    """The product and token caches are invalidated in the cache itself: a per-process cache
+    would leave the other gunicorn workers serving what was invalidated (a revoked token!)."""
+    if settings.CACHES["default"]["BACKEND"] not in PROCESS_LOCAL_CACHES:
+        return []
+    on = [
+        name
+        for name in ("PRODUCT_CACHE_SECONDS", "AUTH_TOKEN_CACHE_SECONDS")
+        if getattr(settings, name) > 0
+    ]
+    if not on:
+        return []
+    return [
+        Warning(
+            f"{' and '.join(on)} enable caches that are invalidated across workers, but the "
+            "cache is per process.",
+            hint="Set REDIS_URL, or set these to 0 when running more than one worker.",
+            id="shop.W002",
+        )
+    ]

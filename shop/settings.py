@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "shop.middleware.RequestIdMiddleware",
+    # Cached anonymous product reads are answered here, before the rest of the chain.
+    "inventory.middleware.ProductPageCacheMiddleware",
     "shop.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -192,6 +194,11 @@ LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "10/min")
 # Product reads are cached this long at most, and invalidated by every product write
 # (inventory/cache.py); only with a cache that every worker shares.
 PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 2 if os.environ.get("REDIS_URL") else 0)
+# Token → user lookups are cached this long at most; logout, deactivation and any change of the
+# user or token invalidate at once (accounts/token_cache.py). Also only with a shared cache.
+AUTH_TOKEN_CACHE_SECONDS = env_int(
+    "AUTH_TOKEN_CACHE_SECONDS", 60 if os.environ.get("REDIS_URL") else 0
+)
 
 # --- REST framework ---------------------------------------------------------------------------
 

@@ -216,3 +216,14 @@ def test_deploy_a_server_error_logs_the_fault_but_no_secrets(customer, caplog, s
     assert fault.request_id == "req-deploy-1"
     assert token not in logged and settings.SECRET_KEY not in logged
     assert "Authorization" not in logged
+
+
+@pytest.mark.slow
+def test_deploy_check_warns_when_cross_worker_caches_are_per_process(tmp_path):
+    # Asked for without Redis, the product and token caches could not be invalidated in the
+    # other workers: a revoked token would still open them.
+    done = deploy_check(
+        tmp_path, {**PRODUCTION, "PRODUCT_CACHE_SECONDS": "2", "AUTH_TOKEN_CACHE_SECONDS": "60"}
+    )
+    assert warning_ids(done) == {"security.W021", "shop.W001", "shop.W002"}, done.stderr
+    assert "PRODUCT_CACHE_SECONDS and AUTH_TOKEN_CACHE_SECONDS" in done.stdout + done.stderr

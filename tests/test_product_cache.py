@@ -142,3 +142,85 @@ def test_reads_inside_a_transaction_skip_the_cache(cached, anon_client, make_pro
     assert anon_client.get(f"/products/{product.pk}").json()["stock"] == 1
     inventory_services.product_restock(product_id=product.pk, quantity=1)
     assert anon_client.get(f"/products/{product.pk}").json()["stock"] == 2
+
+
+# --- whole responses for anonymous reads (inventory/middleware.py) ------------------------------
+
+
+def _headers(response) -> dict:
+    return {k: v for k, v in response.items() if k != "X-Request-ID"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/products/", "/products", "/products/?page_size=2&page=2"])
+def test_an_anonymous_hit_replays_the_whole_response_without_the_view(
+    cached, anon_client, make_product, monkeypatch, path
+):
+    from inventory.apis import ProductListApi
+
+    for _ in range(3):
+        make_product()
+    first = anon_client.get(path)
+    assert first.status_code == 200
+
+    def not_called(*args, **kwargs):
+        raise AssertionError("the view ran for a cached page")
+
+    monkeypatch.setattr(ProductListApi, "get", not_called)
+    with CaptureQueriesContext(connection) as queries:
+        again = anon_client.get(path)
+
+    assert len(queries) == 0
+    assert (again.status_code, again.content) == (200, first.content)
+    assert _headers(again) == _headers(first)
+    assert again["X-Request-ID"] and again["X-Request-ID"] != first["X-Request-ID"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cached_detail_is_replayed_and_refreshed_by_a_write(cached, anon_client, make_product):
+    product = make_product(stock=3)
+    url = f"/products/{product.pk}/"
+    first = anon_client.get(url)
+    again = anon_client.get(url)
+    assert again.content == first.content and _headers(again) == _headers(first)
+
+    inventory_services.product_restock(product_id=product.pk, quantity=2)
+    assert anon_client.get(url).json()["stock"] == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_that_could_differ_skip_the_cached_page(cached, anon_client, make_product):
+    make_product()
+    cached_page = anon_client.get("/products/")
+    assert cached_page.status_code == 200
+
+    # a bad token is refused on public endpoints too
+    bad = anon_client.get("/products/", HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert bad.status_code == 401
+    # a body over the limit is still refused, even on a GET
+    big = anon_client.get("/products/", CONTENT_LENGTH=str(2 * 1024 * 1024))
+    assert big.status_code == 413
+    # content negotiation still decides
+    html = anon_client.get("/products/", HTTP_ACCEPT="text/html")
+    assert html.status_code == 406
+    # a host that is not allowed is refused before any cache is looked at
+    assert anon_client.get("/products/", HTTP_HOST="evil.example").status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signed_in_reads_see_the_same_page(cached, anon_client, customer_client, make_product):
+    make_product()
+    anonymous = anon_client.get("/products/")
+    signed_in = customer_client.get("/products/")
+    assert signed_in.status_code == 200
+    assert signed_in.json() == anonymous.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_errors_are_not_cached(cached, anon_client, make_product):
+    product = make_product()
+    assert anon_client.get("/products/999999").status_code == 404
+    assert anon_client.get(f"/products/{product.pk}").status_code == 200
+    inventory_services.product_delete(product_id=product.pk)
+    assert anon_client.get(f"/products/{product.pk}").status_code == 404
+    assert anon_client.get(f"/products/{product.pk}").status_code == 404
