@@ -191,9 +191,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 15)
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "10/min")
-# Product reads are cached this long at most, and invalidated by every product write
-# (inventory/cache.py); only with a cache that every worker shares.
-PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 2 if os.environ.get("REDIS_URL") else 0)
+# Product reads are cached this long at most, and invalidated by every product write once it
+# commits (inventory/cache.py), so this bounds staleness only while the cache cannot be written.
+# Only with a cache that every worker shares.
+PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 10 if os.environ.get("REDIS_URL") else 0)
 # Token → user lookups are cached this long at most; logout, deactivation and any change of the
 # user or token invalidate at once (accounts/token_cache.py). Also only with a shared cache.
 AUTH_TOKEN_CACHE_SECONDS = env_int(
