@@ -592,68 +592,88 @@ def _find_rps(data: Any) -> float | None:
     return None
 
 
-HARNESS_THINK_TIME = "0,0"  # no think time: the generator's own cost is what is compared
+def _locust_aggregated(stats_csv: Path) -> dict[str, float] | None:
+    """Locust's own Aggregated row of a stats CSV: requests, and req/s over test start -> last
+    request (StatsEntry.total_rps)."""
+    with contextlib.suppress(OSError, KeyError, ValueError):
+        with open(stats_csv, newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row["Name"] == "Aggregated":
+                    return {"requests": int(row["Request Count"]), "rps": float(row["Requests/s"])}
+    return None
+
+
+def _bare_plain_locust(opts: Options, bare_url: str) -> dict[str, Any]:
+    """BareUser under plain `locust --headless`: {"rps", "requests"} or {"failed": reason}."""
+    prefix = opts.workdir / "harness_plain_locust"
+    command = locust_command(
+        USERS_FILE, users=opts.users, duration=opts.duration, host=bare_url, prefix=prefix
+    )
+    command += ["BareUser"]
+    run = subprocess.run(
+        command, cwd=ROOT, env=opts.env, capture_output=True, text=True, timeout=opts.duration + 90
+    )
+    json_path = Path(f"{prefix}.json")
+    if run.returncode != 0 or not json_path.exists():
+        return {"failed": f"plain locust failed: {_tail(run)}"}
+    # Its JSON, not its stats CSV: the CSV's last periodic write comes before the run ends.
+    stats = locust_stats(json.loads(json_path.read_text()))
+    return {"rps": stats["rps"], "requests": stats["requests"]}
+
+
+def _bare_loadtest_custom(opts: Options, bare_url: str) -> dict[str, Any]:
+    """BareUser under `manage.py loadtest custom --locustfile`: {"rps", "requests",
+    "steady_rps", "exit_code"} or {"failed": reason}."""
+    command = [sys.executable, str(ROOT / "manage.py"), "loadtest", "custom", "--host", bare_url]
+    command += ["--locustfile", str(USERS_FILE), "--user-classes", "BareUser"]
+    command += ["--users", str(opts.users), "--spawn-rate", str(opts.users)]
+    command += ["--run-time", f"{opts.duration}s", "--json"]
+    command += ["--results-dir", str(opts.workdir / "harness_results")]
+    run = subprocess.run(
+        command, cwd=ROOT, env=opts.env, capture_output=True, text=True, timeout=opts.duration + 180
+    )
+    verdict: dict[str, Any] = {}
+    with contextlib.suppress(ValueError):
+        verdict = json.loads(run.stdout)
+    # The harness rewrites Locust's stats CSV once more after the load: its last row is final.
+    stats_csv = (verdict.get("reports") or {}).get("csv")
+    figures = _locust_aggregated(Path(stats_csv)) if stats_csv else None
+    if figures is None:
+        return {"failed": f"loadtest custom failed (exit {run.returncode}: {_tail(run)})"}
+    return {**figures, "steady_rps": _find_rps(verdict), "exit_code": run.returncode}
 
 
 def harness_overhead(opts: Options, bare_url: str) -> dict[str, Any]:
-    """`loadtest custom` vs plain `locust --headless`: the same users, the same fixtures
-    (`loadtest prepare`), no think time, both against the bare app, so the generator is the
-    limit and its overhead shows.
+    """`manage.py loadtest custom --locustfile benchmarks/users.py --user-classes BareUser` vs
+    plain `locust --headless ... BareUser` (locust_command, the generator of every other figure):
+    the same users, all spawned at once, the same run time, no think time (BareUser waits
+    constant(0)), both against the bare app, so the load generator is the limit and what the
+    harness adds per request (recorder, progress line, CSV writer, resource sampler) shows.
 
-    Optional: measured only when `manage.py loadtest custom ... --json` exists and answers with a
-    verdict carrying its aggregate req/s; otherwise the harness's own reason is reported.
+    Comparable windows: both req/s are Locust's own whole-run figure, requests / (start -> last
+    request): plain Locust's from its JSON (locust_stats, as every other figure), the harness's
+    from the Aggregated row of Locust's stats CSV, which it writes too. The verdict's own req/s
+    covers the harness's steady state only (after the ramp-up), which plain Locust does not
+    report; it is recorded beside (`loadtest_custom_steady_rps`), not used for the ratio.
     """
-    locustfile = ROOT / "loadtesting" / "locustfile.py"
-    probe = manage(opts.env, "help", "loadtest", timeout=60)
-    if probe.returncode != 0 or "custom" not in probe.stdout or "--json" not in probe.stdout:
-        return {"skipped": "harness not available (no `manage.py loadtest custom --json`)"}
-    if not locustfile.exists():
-        return {"skipped": "harness not available (no loadtesting/locustfile.py)"}
-    credentials = opts.workdir / "loadtest_credentials.json"
-    prepared = manage(opts.env, "loadtest", "prepare", "--credentials", str(credentials))
-    if prepared.returncode != 0 or not credentials.exists():
-        return {"skipped": f"harness not available (loadtest prepare: {_tail(prepared)})"}
-
-    prefix = opts.workdir / "plain_locust"
-    command = locust_command(
-        locustfile, users=opts.users, duration=opts.duration, host=bare_url, prefix=prefix
-    )
-    env = {
-        **opts.env,
-        "LOADTEST_CREDENTIALS": str(credentials),
-        "LOADTEST_THINK_TIME": HARNESS_THINK_TIME,
-    }
-    result = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=opts.duration + 90
-    )
-    json_path = Path(f"{prefix}.json")
-    if result.returncode != 0 or not json_path.exists():
-        return {"skipped": f"harness not available (plain locust failed: {_tail(result)})"}
-    plain_rps = locust_stats(json.loads(json_path.read_text()))["rps"]
-
-    command = [sys.executable, str(ROOT / "manage.py"), "loadtest", "custom", "--host", bare_url]
-    command += ["--users", str(opts.users), "--spawn-rate", str(opts.users)]
-    command += ["--run-time", f"{opts.duration}s", "--think-time", HARNESS_THINK_TIME, "--json"]
-    command += ["--results-dir", str(opts.workdir / "loadtest_results")]
-    result = subprocess.run(
-        command, cwd=ROOT, env=opts.env, capture_output=True, text=True, timeout=opts.duration + 180
-    )
-    harness_rps = None
-    with contextlib.suppress(ValueError):
-        harness_rps = _find_rps(json.loads(result.stdout))
-    if harness_rps is None:
-        return {
-            "skipped": f"harness not available (loadtest custom exit {result.returncode}: "
-            f"{_tail(result)})",
-            "plain_locust_rps": plain_rps,
-        }
+    plain = _bare_plain_locust(opts, bare_url)
+    if "failed" in plain:
+        return {"skipped": plain["failed"]}
+    harness = _bare_loadtest_custom(opts, bare_url)
+    if "failed" in harness:
+        return {"skipped": harness["failed"], "plain_locust_rps": plain["rps"]}
     return {
         "users": opts.users,
-        "think_time": HARNESS_THINK_TIME,
-        "plain_locust_rps": plain_rps,
-        "loadtest_custom_rps": harness_rps,
-        "ratio": harness_rps / plain_rps if plain_rps else None,
-        "loadtest_exit_code": result.returncode,
+        "duration_s": opts.duration,
+        "user_class": "BareUser (no think time)",
+        "window": "whole run, Locust's own figures: requests / (start -> last request)",
+        "plain_locust_rps": plain["rps"],
+        "plain_locust_requests": plain["requests"],
+        "loadtest_custom_rps": harness["rps"],
+        "loadtest_custom_requests": harness["requests"],
+        "loadtest_custom_steady_rps": harness["steady_rps"],
+        "ratio": harness["rps"] / plain["rps"] if plain["rps"] else None,
+        "loadtest_exit_code": harness["exit_code"],
     }
 
 

@@ -19,8 +19,12 @@ FLUSH = "loadtest_flush"
 SAMPLES = "loadtest_samples"
 
 
-def install_worker_hooks(environment, runner) -> None:
-    """On a WorkerRunner: record requests, answer setup and flush, then say hello."""
+def install_worker_hooks(environment, runner, *, count_stock_outs: bool = True) -> None:
+    """On a WorkerRunner: record requests, answer setup and flush, then say hello. Once per
+    runner: a user's locustfile may be loadtesting/locustfile.py, which installs them too."""
+    if getattr(runner, "loadtest_hooks", False):
+        return
+    runner.loadtest_hooks = True
 
     def on_setup(environment, msg, **_kwargs):
         configure(msg.data or {})
@@ -31,7 +35,7 @@ def install_worker_hooks(environment, runner) -> None:
     def on_report_to_master(client_id, data, **_kwargs):
         data["loadtest"] = RECORDER.drain()
 
-    RECORDER.reset()
+    RECORDER.reset(count_stock_outs=count_stock_outs)
     environment.events.request.add_listener(RECORDER.on_request)
     environment.events.report_to_master.add_listener(on_report_to_master)
     runner.register_message(SETUP, on_setup)

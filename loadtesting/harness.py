@@ -3,6 +3,11 @@ report. `all` runs quick → standard → race → stress against one target and
 
 The ORM is used only outside the load (fixtures before, audit after); locust is imported only when
 a load is about to run (loadtesting.runner), so `prepare`, `clean` and option errors never load it.
+
+`custom --locustfile PATH` runs the user's own Locust users instead of the shop's mix: no shop
+fixtures, and the target may be any API. With --host it is not checked to share the database (no
+migrate, no probe product), and the oversell audit is skipped: only a shop the harness started
+itself is known to use this database.
 """
 
 import logging
@@ -24,6 +29,7 @@ from loadtesting.scenarios import (
     INTERACTIVE,
     MIX,
     RACE,
+    Locustfile,
     Overrides,
     Scenario,
     format_timespan,
@@ -39,6 +45,7 @@ from loadtesting.target import (
     http_json,
     normalise_host,
     port_is_free,
+    require_listening,
     require_reachable,
     server_pid_for,
     warm_up,
@@ -64,6 +71,19 @@ class Options:
     web_port: int = 8089
     server_workers: int = 4
     worker_command: object = None  # Callable[[int], list[str]]: how to start a local worker
+    locustfile: Locustfile | None = None  # custom --locustfile: the user's own users
+
+
+# With --host and --locustfile the target may be any API: this harness's database is not its.
+DATABASE_NOT_USED = {
+    "used": False,
+    "note": "not used: with --locustfile the --host target may not be the shop, so no database "
+    "is seeded or checked",
+}
+AUDIT_SKIPPED = (
+    "The oversell audit was skipped: the target was given with --host and runs your own "
+    "locustfile, so it may not be the shop or use this harness's database."
+)
 
 
 @dataclass
@@ -259,6 +279,8 @@ class Harness:
     def _target(self) -> Target:
         options = self.options
         self.out.write("== target", "MIGRATE_HEADING")
+        if options.host is not None and options.locustfile is not None:
+            return self._any_api_target()
         call_command("migrate", interactive=False, verbosity=0)
         database = describe_database()
         if options.host is None:
@@ -288,6 +310,16 @@ class Harness:
         self.out.write(f"Database: {database_line(database)}")
         return target
 
+    def _any_api_target(self) -> Target:
+        """--host with --locustfile: any HTTP server will do; nothing shop-specific is asked of it
+        (no /health, no shared database, no warm-up of the shop's endpoints)."""
+        url = normalise_host(self.options.host, allow_remote=self.options.allow_remote)
+        require_listening(url)
+        logger.info("the server's own output is not captured for --host")
+        self.out.write(f"Target:   {url} (given with --host; not checked to be the shop)")
+        self.out.write(f"Database: {DATABASE_NOT_USED['note']}")
+        return Target(url, False, DATABASE_NOT_USED, server_pid_for(url), None)
+
     def _require_shared_database(self, url: str, database: dict) -> None:
         probe = fixtures.probe_product()
         try:
@@ -311,7 +343,9 @@ class Harness:
         options = self.options
         scenario = resolve(name, options.overrides, part_of_all=options.scenario == "all")
         self.out.write("")
-        self.out.write(f"== {name}: {describe(scenario)}", "MIGRATE_HEADING")
+        self.out.write(f"== {name}: {describe(scenario, options.locustfile)}", "MIGRATE_HEADING")
+        if options.locustfile is not None:
+            return self._own_users_part(scenario, base, target)
 
         # phase 2: fixtures
         payload = fixtures.seed(seed=options.seed, customers=scenario.users)
@@ -367,6 +401,29 @@ class Harness:
         # phase 5: report
         return self._report(scenario, base, target, result, resources, audit_result, race, recovery)
 
+    def _own_users_part(self, scenario: Scenario, base: Path, target: Target) -> dict:
+        """custom --locustfile: no shop fixtures; the audit only on a shop the harness started."""
+        if self.options.overrides.think_time is not None:
+            self.out.write(
+                "--think-time does not apply: your user classes keep their own wait_time.",
+                "WARNING",
+            )
+        audit_before = audit.invariant() if target.started else None
+        connections.close_all()  # no database connection is held across the load
+        result, resources = self._load(scenario, base, target, {})
+        audit_result = {"skipped": AUDIT_SKIPPED}  # printed with the verdict lines
+        if target.started:
+            self.out.write("== audit", "MIGRATE_HEADING")
+            audit_result = {
+                "before": audit_before,
+                "after": audit.invariant(),
+                "ledger": audit.ledger(Counter(result.ledger)),
+                "health_after": _health_summary(health(target.url)),
+            }
+            audit_result["ok"] = audit_result["after"]["ok"] and audit_result["ledger"]["ok"]
+            connections.close_all()
+        return self._report(scenario, base, target, result, resources, audit_result, None, None)
+
     def _load(self, scenario: Scenario, base: Path, target: Target, payload: dict):
         from loadtesting import runner  # the only way locust enters the process
 
@@ -390,6 +447,7 @@ class Harness:
             master_port=options.master_port,
             worker_command=options.worker_command,
             child_output=self.children,
+            locustfile=options.locustfile,
             web_port=options.web_port,
             on_web_ui=lambda url: self.out.write(
                 f"Locust web UI: {url} (host {target.url}; at most {scenario.max_users} users, "
@@ -477,7 +535,8 @@ class Harness:
         else:
             checks += reports.threshold_checks(scenario.thresholds, rows, total)
             checks += reports.memory_checks(scenario.thresholds, resources)
-        checks += reports.audit_checks(audit_result)
+        if "skipped" not in audit_result:
+            checks += reports.audit_checks(audit_result)
         if recovery is not None and "skipped" not in recovery:
             checks += reports.recovery_checks(recovery)
         if result.user_exceptions:
@@ -511,7 +570,7 @@ class Harness:
         }
         verdict = {
             "scenario": scenario.name,
-            "options": self._options_json(scenario),
+            "options": self._options_json(scenario, result),
             "target": target.as_dict(),
             "database": target.database,
             "start": iso(result.start),
@@ -550,7 +609,10 @@ class Harness:
     def _print(self, verdict: dict) -> None:
         out = self.out
         out.write("== report", "MIGRATE_HEADING")
-        for line in reports.summary_table(verdict["endpoints"], verdict["total"]):
+        stock_outs = self.options.locustfile is None
+        for line in reports.summary_table(
+            verdict["endpoints"], verdict["total"], stock_outs=stock_outs
+        ):
             out.write(line)
         server = verdict["server"]
         if server:
@@ -578,6 +640,8 @@ class Harness:
                     f"  {key:<15} {row['now']!s:>12}  baseline {row['baseline']!s:>12}{change}"
                 )
         out.write("")
+        if "skipped" in verdict["audit"]:
+            out.write(verdict["audit"]["skipped"], "WARNING")
         for check in verdict["checks"]:
             out.check(check)
         code = verdict["exit_code"]
@@ -590,7 +654,7 @@ class Harness:
             if key in verdict["reports"]:
                 out.write(f"  {verdict['reports'][key]}")
 
-    def _options_json(self, scenario: Scenario) -> dict:
+    def _options_json(self, scenario: Scenario, result) -> dict:
         options = self.options
         described = {
             "users": scenario.users,
@@ -604,6 +668,10 @@ class Harness:
             "thresholds": scenario.thresholds.as_dict(),
             "compare": str(options.compare) if options.compare else None,
         }
+        if options.locustfile is not None:
+            described["locustfile"] = str(options.locustfile.path)
+            described["user_classes"] = result.user_classes
+            described["think_time_s"] = None  # the classes' own wait_time
         if scenario.kind == RACE:
             described["stock"] = scenario.stock
             described["hard_timeout_s"] = described.pop("run_time_s")
@@ -618,7 +686,13 @@ def _health_summary(result: dict) -> dict:
     return {"ok": result["ok"], "status": result["status"], "reason": result["reason"]}
 
 
-def describe(scenario: Scenario) -> str:
+def describe(scenario: Scenario, locustfile: Locustfile | None = None) -> str:
+    if locustfile is not None:
+        return (
+            f"{scenario.users} users, spawn {scenario.spawn_rate:g}/s, run time "
+            f"{format_timespan(scenario.run_time)}; {locustfile.describe()}, "
+            "with their own wait_time"
+        )
     if scenario.kind == RACE:
         return (
             f"{scenario.users} users, stock {scenario.stock}, all at once "

@@ -4,6 +4,9 @@ Locust keeps response times in rounded buckets; the verdict needs exact percenti
 request is recorded here from Locust's request event. The users also keep a ledger of the units
 they saw sold (201 orders minus 200 cancels), which the audit compares with the database.
 
+Stock-outs are the shop's own words: with a user's own locustfile (`custom --locustfile`) a 409
+the user marked as a success is simply a success (`count_stock_outs` is False).
+
 No locust import: the recorder is fed by the event hook (see runner.attach_recorder) and, in a
 distributed run, its `drain()` travels from the workers to the master inside their reports.
 """
@@ -36,8 +39,10 @@ class Recorder:
     # free-form outcome counters, e.g. the race's "201", "409 insufficient_stock"
     outcomes: Counter = field(default_factory=Counter)
     stock_outs: int = 0  # a running count, for the progress line
+    count_stock_outs: bool = True  # False for a user's own locustfile: a 409 success is a success
 
-    def reset(self) -> None:
+    def reset(self, *, count_stock_outs: bool = True) -> None:
+        self.count_stock_outs = count_stock_outs
         self.stock_outs = 0
         self.samples = []
         self.ledger = Counter()
@@ -58,6 +63,8 @@ class Recorder:
     ) -> None:
         started = start_time if start_time is not None else 0.0
         outcome = outcome_of(response, exception)
+        if outcome == STOCK_OUT and not self.count_stock_outs:
+            outcome = OK
         self.stock_outs += outcome == STOCK_OUT
         self.samples.append(
             (started, f"{request_type} {name}", float(response_time or 0.0), outcome)

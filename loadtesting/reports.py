@@ -390,26 +390,32 @@ def exit_code(checks: list[Check]) -> int:
 # --- console -----------------------------------------------------------------------------------
 
 
-def summary_table(rows: list[dict], total: dict) -> list[str]:
-    """The brief's "Sample Test Results" table, with stock-outs and exact latencies."""
+def summary_table(rows: list[dict], total: dict, *, stock_outs: bool = True) -> list[str]:
+    """The brief's "Sample Test Results" table, with exact latencies and, for the shop's own
+    users, stock-outs (a user's own locustfile has none: its 409s are whatever it marked)."""
+    stock_outs_header = f" {'# stock-outs':>12}" if stock_outs else ""
     header = (
-        f"{'Type':<8} {'Name':<26} {'# reqs':>8} {'# fails':>8} {'# stock-outs':>12} "
+        f"{'Type':<8} {'Name':<26} {'# reqs':>8} {'# fails':>8}{stock_outs_header} "
         f"{'avg':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'req/s':>7}"
     )
     lines = [header]
     for row in [*rows, total]:
         if row is total:
             lines.append("-" * len(header))
+        stock_outs_cell = f" {row['stock_outs']:>12,}" if stock_outs else ""
         lines.append(
-            f"{row['method']:<8} {row['name']:<26} {row['requests']:>8,} {row['failures']:>8,} "
-            f"{row['stock_outs']:>12,} {row['avg_ms']:>7.0f} {row['p50_ms']:>7.0f} "
+            f"{row['method']:<8} {row['name']:<26} {row['requests']:>8,} {row['failures']:>8,}"
+            f"{stock_outs_cell} {row['avg_ms']:>7.0f} {row['p50_ms']:>7.0f} "
             f"{row['p95_ms']:>7.0f} {row['p99_ms']:>7.0f} {row['max_ms']:>7.0f} {row['rps']:>7.1f}"
         )
     lines += [
         "",
         f"Total requests: {total['requests']:,}",
         f"Failures: {total['failures']:,} ({total['error_rate_pct']:.1f}%)",
-        f"Stock-outs (409 insufficient_stock, not failures): {total['stock_outs']:,}",
+    ]
+    if stock_outs:
+        lines.append(f"Stock-outs (409 insufficient_stock, not failures): {total['stock_outs']:,}")
+    lines += [
         f"Average response time: {total['avg_ms']:.0f}ms",
         f"95th percentile: {total['p95_ms']:.0f}ms",
         f"99th percentile: {total['p99_ms']:.0f}ms",

@@ -6,6 +6,10 @@ StatsCSVFileWriter for the CSVs, a live progress line, and at the end `events.qu
 HTML report, and every recorded sample for the exact verdict. Ctrl-C (or SIGTERM) during the load
 stops the load and returns what was measured; the caller still audits and reports.
 
+The users are the shop's (users.py), or with `custom --locustfile` the user's own classes
+(own_users.py), imported inside the load's `isolated_events()` so that the listeners the file adds
+fire during this load and only during it.
+
 The process must have been monkey-patched by gevent before Django loaded (manage.py does it for
 `loadtest`); `require_gevent()` refuses to run otherwise instead of half-patching late.
 """
@@ -46,9 +50,16 @@ from locust.html import get_html_report  # noqa: E402
 from locust.runners import STATE_STOPPED, MasterRunner  # noqa: E402
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter, stats_history  # noqa: E402
 
+from loadtesting import own_users  # noqa: E402
 from loadtesting.distributed import FLUSH, MasterHooks, install_worker_hooks  # noqa: E402
 from loadtesting.recorder import RECORDER  # noqa: E402
-from loadtesting.scenarios import INTERACTIVE, RACE, Scenario, format_timespan  # noqa: E402
+from loadtesting.scenarios import (  # noqa: E402
+    INTERACTIVE,
+    RACE,
+    Locustfile,
+    Scenario,
+    format_timespan,
+)
 from loadtesting.users import RACE_BARRIER, RaceUser, ShopUser, configure  # noqa: E402
 
 logger = logging.getLogger("loadtest")
@@ -74,6 +85,7 @@ class LoadPlan:
     child_output: Path | None = None
     web_port: int = 8089
     on_web_ui: Callable[[str], None] | None = None
+    locustfile: Locustfile | None = None  # custom --locustfile: the user's own classes
 
 
 @dataclass
@@ -91,6 +103,7 @@ class LoadResult:
     user_exceptions: list = field(default_factory=list)
     workers: int = 0
     reports: dict = field(default_factory=dict)
+    user_classes: list[str] = field(default_factory=list)
     generator: dict | None = None  # the load generator's own CPU, filled in by the harness
 
 
@@ -134,11 +147,28 @@ def free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-def _ui_options(scenario: Scenario, host: str):
+def _locust_parser():
     parser = argument_parser.get_empty_argument_parser(add_help=False, default_config_files=[])
     argument_parser.setup_parser_arguments(parser)
-    return parser.parse_args(
+    return parser
+
+
+def _ui_options(scenario: Scenario, host: str):
+    return _locust_parser().parse_args(
         ["--users", str(scenario.users), "--spawn-rate", str(scenario.spawn_rate), "--host", host]
+    )
+
+
+def _locustfile_options(scenario: Scenario, host: str):
+    """What `locust -f` would give a locustfile's listeners as `environment.parsed_options`,
+    with the options the file adds itself (init_command_line_parser) at their defaults."""
+    parser = _locust_parser()
+    events.init_command_line_parser.fire(parser=parser)
+    return parser.parse_args(
+        [
+            *("--users", str(scenario.users), "--spawn-rate", str(scenario.spawn_rate)),
+            *("--run-time", f"{int(scenario.run_time)}s", "--host", host),
+        ]
     )
 
 
@@ -151,7 +181,8 @@ def _progress_line(runner, result: LoadResult, total_s: float) -> str:
         f"[{format_timespan(elapsed):>6}/{format_timespan(total_s)}] "
         f"users {runner.user_count:>4} | "
         f"{stats.current_rps:7.1f} req/s | p50 {p50:>5.0f} ms p95 {p95:>5.0f} ms | "
-        f"failures {stats.num_failures} | stock-outs {RECORDER.stock_outs}"
+        f"failures {stats.num_failures}"
+        + (f" | stock-outs {RECORDER.stock_outs}" if RECORDER.count_stock_outs else "")
     )
 
 
@@ -230,6 +261,14 @@ def _configure_users(plan: LoadPlan) -> list[type]:
     scenario = plan.scenario
     setup = {"fixtures": plan.fixtures, "think_time": list(scenario.think_time)}
     configure(setup)
+    if plan.locustfile is not None:
+        own = own_users.load(plan.locustfile)
+        if own.ignored_shapes:
+            plan.progress(
+                f"Not used: {', '.join(own.ignored_shapes)} (a LoadTestShape); "
+                "--users, --spawn-rate and --run-time set the load."
+            )
+        return own.classes
     if scenario.kind == RACE:
         RACE_BARRIER.reset(scenario.users)
         RaceUser.barrier_timeout = scenario.run_time
@@ -240,21 +279,26 @@ def _configure_users(plan: LoadPlan) -> list[type]:
 def run_load(plan: LoadPlan) -> LoadResult:
     scenario = plan.scenario
     result = LoadResult()
-    RECORDER.reset()
-    user_classes = _configure_users(plan)
+    RECORDER.reset(count_stock_outs=plan.locustfile is None)
     workers = _Workers()
     greenlets: list[gevent.Greenlet] = []
     csv_writer = None
     runner = None
     with isolated_events(), StopFlag() as stop:
+        user_classes = _configure_users(plan)
+        result.user_classes = [user_class.__name__ for user_class in user_classes]
+        locustfile, parsed_options = f"manage.py loadtest {scenario.name}", None
+        if plan.locustfile is not None:
+            locustfile = str(plan.locustfile.path)
+            parsed_options = _locustfile_options(scenario, plan.host)
+        elif scenario.kind == INTERACTIVE:
+            parsed_options = _ui_options(scenario, plan.host)
         env = Environment(
             user_classes=user_classes,
             events=events,
             host=plan.host,
-            locustfile=f"manage.py loadtest {scenario.name}",
-            parsed_options=(
-                _ui_options(scenario, plan.host) if scenario.kind == INTERACTIVE else None
-            ),
+            locustfile=locustfile,
+            parsed_options=parsed_options,
         )
         try:
             if plan.workers or plan.expect_workers:
@@ -474,10 +518,15 @@ def _flush(runner: MasterRunner, hooks: MasterHooks) -> None:
         gevent.sleep(0.05)
 
 
-def run_worker(master_host: str, master_port: int) -> None:
-    """A local worker process of `--workers N`: Locust's WorkerRunner with the harness's users."""
-    env = Environment(user_classes=[ShopUser], events=events, locustfile="manage.py loadtest")
+def run_worker(master_host: str, master_port: int, locustfile: Locustfile | None = None) -> None:
+    """A local worker process of `--workers N`: Locust's WorkerRunner with the harness's users,
+    or the same classes of the same locustfile as the master's."""
+    if locustfile is not None:
+        user_classes, name = own_users.load(locustfile).classes, str(locustfile.path)
+    else:
+        user_classes, name = [ShopUser], "manage.py loadtest"
+    env = Environment(user_classes=user_classes, events=events, locustfile=name)
     runner = env.create_worker_runner(master_host, master_port)
-    install_worker_hooks(env, runner)
+    install_worker_hooks(env, runner, count_stock_outs=locustfile is None)
     events.init.fire(environment=env, runner=runner, web_ui=None)
     runner.greenlet.join()

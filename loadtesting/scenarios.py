@@ -5,6 +5,7 @@ Pure data and parsing; nothing here imports locust or touches the database.
 
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 MIX = "mix"
 RACE = "race"
@@ -123,6 +124,19 @@ SCENARIOS: dict[str, Scenario] = {
     # Everything from the options; only the thresholds given are judged.
     "custom": Scenario("custom", MIX, 10, 10, 60, (0.05, 0.15)),
 }
+
+
+@dataclass(frozen=True)
+class Locustfile:
+    """`custom --locustfile PATH [--user-classes A,B]`: the user's own Locust users run in place of
+    the shop's mix. No class names: every User class in the file, as plain `locust -f` runs."""
+
+    path: Path
+    class_names: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        which = ", ".join(self.class_names) if self.class_names else "every User class"
+        return f"{which} from {self.path}"
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,18 @@ def require_reachable(base_url: str) -> None:
         raise CannotRun(f"{base_url}/health answered {result['reason']}, not ok.")
 
 
+def require_listening(base_url: str, *, timeout: float = 5.0) -> None:
+    """Any API (custom --locustfile): its port accepts connections. No path, status or
+    certificate is asked of it (Locust's HTTP clients do not verify certificates either)."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return
+    except OSError as exc:
+        raise CannotRun(f"Cannot reach {base_url}: {exc.strerror or exc}.") from None
+
+
 @dataclass
 class Server:
     """gunicorn started by the harness; `stop()` is safe to call more than once."""

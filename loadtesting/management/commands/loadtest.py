@@ -22,6 +22,7 @@ from loadtesting.scenarios import (
     HOUSEKEEPING,
     RACE,
     SCENARIO_NAMES,
+    Locustfile,
     Overrides,
     parse_timespan,
 )
@@ -80,6 +81,13 @@ def _think_time(text: str) -> tuple[float, float]:
     return low_s, high_s
 
 
+def _class_names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no User class")
+    return names
+
+
 def _port(text: str) -> int:
     value = _count(text)
     if value > 65535:
@@ -91,9 +99,36 @@ def _raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
+def _locustfile(options: dict) -> Locustfile | None:
+    if options["locustfile"] is None:
+        if options["user_classes"]:
+            raise CannotRun("--user-classes needs --locustfile.")
+        return None
+    # Absolute: the worker processes are given the same path.
+    return Locustfile(options["locustfile"].resolve(), options["user_classes"] or ())
+
+
+def _check_locustfile_run(scenario: str, locustfile: Locustfile, options: dict) -> None:
+    """What can be told before anything starts; the file itself is imported when the load is
+    about to run (it imports locust)."""
+    if scenario != "custom":
+        raise CannotRun(
+            f"--locustfile runs only with the custom scenario, not {scenario}: "
+            "`loadtest custom --locustfile PATH`."
+        )
+    if not locustfile.path.is_file():
+        raise CannotRun(f"--locustfile {locustfile.path}: no such file.")
+    if options["expect_workers"] > options["workers"]:
+        raise CannotRun(
+            "--expect-workers: workers from other machines cannot join a --locustfile run "
+            "(they would not load your file through the harness); use local --workers."
+        )
+
+
 class Command(BaseCommand):
     help = (
         "Load-test the shop with Locust: quick, standard, race, stress, interactive, all, custom; "
+        "`custom --locustfile PATH` runs your own Locust users against any --host. "
         "`prepare` seeds fixtures and writes a credentials file, `clean` removes them. "
         "Exit 0 pass, 1 threshold failed, 2 oversell, 3 could not run, 130 interrupted."
     )
@@ -129,7 +164,24 @@ class Command(BaseCommand):
             help="30s, 5m, 1h30m; race: hard timeout (60s); interactive: cap (30m)",
         )
         load.add_argument(
-            "--think-time", type=_think_time, metavar="MIN,MAX", help="seconds between tasks"
+            "--think-time",
+            type=_think_time,
+            metavar="MIN,MAX",
+            help="seconds between tasks (not with --locustfile: its users keep their wait_time)",
+        )
+        load.add_argument(
+            "--locustfile",
+            type=Path,
+            metavar="PATH",
+            help="custom only: run your own Locust users from this file instead of the shop's mix, "
+            "as `locust -f PATH` would (no shop fixtures; with --host the target may be any API, "
+            "and the oversell audit is skipped)",
+        )
+        load.add_argument(
+            "--user-classes",
+            type=_class_names,
+            metavar="A,B",
+            help="with --locustfile: only these User classes (default: every one in the file)",
         )
         load.add_argument("--stock", type=_count, help="race: the product's stock (default 5)")
         load.add_argument("--seed", type=int, default=DEFAULT_SEED, help="fixture data seed")
@@ -186,7 +238,10 @@ class Command(BaseCommand):
         if options["worker_process"]:
             from loadtesting.runner import run_worker
 
-            run_worker(options["master_host"], options["master_port"])
+            try:
+                run_worker(options["master_host"], options["master_port"], _locustfile(options))
+            except CannotRun as exc:
+                raise CommandError(str(exc), returncode=COULD_NOT_RUN) from None
             return
         scenario = options["scenario"]
         if scenario is None:
@@ -225,6 +280,9 @@ class Command(BaseCommand):
             )
         if (options["workers"] or options["expect_workers"]) and scenario == "all":
             raise CannotRun("all includes race, which refuses --workers; run the parts separately.")
+        locustfile = _locustfile(options)
+        if locustfile is not None:
+            _check_locustfile_run(scenario, locustfile, options)
         if options["host"] is not None:
             normalise_host(options["host"], allow_remote=options["allow_remote"])
         baseline = None
@@ -237,7 +295,13 @@ class Command(BaseCommand):
         python = sys.executable
 
         def worker_command(port: int) -> list[str]:
-            return [python, manage_py, "loadtest", "--worker-process", "--master-port", str(port)]
+            command = [python, manage_py, "loadtest", "--worker-process"]
+            command += ["--master-port", str(port)]
+            if locustfile is not None:  # the workers run the same classes of the same file
+                command += ["--locustfile", str(locustfile.path)]
+                if locustfile.class_names:
+                    command += ["--user-classes", ",".join(locustfile.class_names)]
+            return command
 
         return harness.Options(
             scenario=scenario,
@@ -267,6 +331,7 @@ class Command(BaseCommand):
             web_port=options["web_port"],
             server_workers=options["server_workers"],
             worker_command=worker_command,
+            locustfile=locustfile,
         )
 
     def _prepare(self, options: dict, console: harness.Console) -> None:
