@@ -54,8 +54,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "shop.middleware.RequestIdMiddleware",
-    # Cached anonymous product reads are answered here, before the rest of the chain.
-    "inventory.middleware.ProductPageCacheMiddleware",
     "shop.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -195,6 +193,9 @@ LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "10/min")
 # commits (inventory/cache.py), so this bounds staleness only while the cache cannot be written.
 # Only with a cache that every worker shares.
 PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 10 if os.environ.get("REDIS_URL") else 0)
+# Each worker answers an anonymous product page it has just served again for this long without
+# asking the cache (inventory/page_cache.py): such a page may be this much older than a write.
+PRODUCT_PAGE_MEMO_MS = env_int("PRODUCT_PAGE_MEMO_MS", 100 if PRODUCT_CACHE_SECONDS > 0 else 0)
 # Token → user lookups are cached this long at most; logout, deactivation and any change of the
 # user or token invalidate at once (accounts/token_cache.py). Also only with a shared cache.
 AUTH_TOKEN_CACHE_SECONDS = env_int(

@@ -8,6 +8,7 @@ Redis, which is fine in one process.
 
 from decimal import Decimal
 
+import orjson
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -144,83 +145,197 @@ def test_reads_inside_a_transaction_skip_the_cache(cached, anon_client, make_pro
     assert anon_client.get(f"/products/{product.pk}").json()["stock"] == 2
 
 
-# --- whole responses for anonymous reads (inventory/middleware.py) ------------------------------
+# --- whole responses for anonymous reads, before Django (inventory/page_cache.py) ----------------
 
 
-def _headers(response) -> dict:
-    return {k: v for k, v in response.items() if k != "X-Request-ID"}
+@pytest.fixture
+def wsgi():
+    """GET through shop.wsgi.application (the page cache, then Django): (status, headers, body)."""
+    from django.test import RequestFactory
+
+    from shop.wsgi import application
+
+    factory = RequestFactory()
+    application.memo.clear()
+
+    def get(path: str, **headers):
+        environ = factory.get(path, **headers).environ
+        seen = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            seen["status"], seen["headers"] = status, response_headers
+
+        result = application(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return int(seen["status"].split()[0]), dict(seen["headers"]), body
+
+    get.application = application
+    return get
+
+
+def _without_request_id(headers: dict) -> dict:
+    return {k: v for k, v in headers.items() if k != "X-Request-ID"}
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", ["/products/", "/products", "/products/?page_size=2&page=2"])
-def test_an_anonymous_hit_replays_the_whole_response_without_the_view(
-    cached, anon_client, make_product, monkeypatch, path
+def test_an_anonymous_hit_replays_the_whole_response_without_django(
+    cached, wsgi, make_product, monkeypatch, path
 ):
-    from inventory.apis import ProductListApi
-
     for _ in range(3):
         make_product()
-    first = anon_client.get(path)
-    assert first.status_code == 200
+    status, headers, body = wsgi(path)
+    assert status == 200
 
-    def not_called(*args, **kwargs):
-        raise AssertionError("the view ran for a cached page")
+    def not_called(environ, start_response):
+        raise AssertionError("Django ran for a cached page")
 
-    monkeypatch.setattr(ProductListApi, "get", not_called)
-    with CaptureQueriesContext(connection) as queries:
-        again = anon_client.get(path)
+    monkeypatch.setattr(wsgi.application, "app", not_called)
+    again_status, again_headers, again_body = wsgi(path)
 
-    assert len(queries) == 0
-    assert (again.status_code, again.content) == (200, first.content)
-    assert _headers(again) == _headers(first)
-    assert again["X-Request-ID"] and again["X-Request-ID"] != first["X-Request-ID"]
+    assert (again_status, again_body) == (200, body)
+    assert _without_request_id(again_headers) == _without_request_id(headers)
+    assert (
+        again_headers["X-Request-ID"] and again_headers["X-Request-ID"] != headers["X-Request-ID"]
+    )
+    # a client's own request id is echoed, as the full stack does
+    assert wsgi(path, HTTP_X_REQUEST_ID="trace-42")[1]["X-Request-ID"] == "trace-42"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_cached_detail_is_replayed_and_refreshed_by_a_write(cached, anon_client, make_product):
+def test_a_cached_detail_is_refreshed_by_every_kind_of_write(cached, wsgi, customer, make_product):
     product = make_product(stock=3)
     url = f"/products/{product.pk}/"
-    first = anon_client.get(url)
-    again = anon_client.get(url)
-    assert again.content == first.content and _headers(again) == _headers(first)
+    first = wsgi(url)
+    assert wsgi(url)[2] == first[2]
 
     inventory_services.product_restock(product_id=product.pk, quantity=2)
-    assert anon_client.get(url).json()["stock"] == 5
+    assert orjson.loads(wsgi(url)[2])["stock"] == 5
+    order_services.order_place(customer=customer, lines=[(product.pk, 4)])
+    assert orjson.loads(wsgi(url)[2])["stock"] == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_requests_that_could_differ_skip_the_cached_page(cached, anon_client, make_product):
+def test_requests_that_could_differ_skip_the_cached_page(cached, wsgi, make_product):
     make_product()
-    cached_page = anon_client.get("/products/")
-    assert cached_page.status_code == 200
+    assert wsgi("/products/")[0] == 200
 
     # a bad token is refused on public endpoints too
-    bad = anon_client.get("/products/", HTTP_AUTHORIZATION="Token not-a-real-token")
-    assert bad.status_code == 401
+    assert wsgi("/products/", HTTP_AUTHORIZATION="Token not-a-real-token")[0] == 401
     # a body over the limit is still refused, even on a GET
-    big = anon_client.get("/products/", CONTENT_LENGTH=str(2 * 1024 * 1024))
-    assert big.status_code == 413
+    assert wsgi("/products/", CONTENT_LENGTH=str(2 * 1024 * 1024))[0] == 413
     # content negotiation still decides
-    html = anon_client.get("/products/", HTTP_ACCEPT="text/html")
-    assert html.status_code == 406
-    # a host that is not allowed is refused before any cache is looked at
-    assert anon_client.get("/products/", HTTP_HOST="evil.example").status_code == 400
+    assert wsgi("/products/", HTTP_ACCEPT="text/html")[0] == 406
+    # a host that is not allowed is refused: a page is stored only for a host Django accepted
+    assert wsgi("/products/", HTTP_HOST="evil.example")[0] == 400
+    assert wsgi("/products/", HTTP_HOST="evil.example")[0] == 400
 
 
 @pytest.mark.django_db(transaction=True)
-def test_signed_in_reads_see_the_same_page(cached, anon_client, customer_client, make_product):
+def test_pages_for_other_hosts_and_queries_are_stored_apart(cached, wsgi, make_product):
+    for _ in range(3):
+        make_product()
+    wsgi("/products/?page_size=2")
+    local = orjson.loads(wsgi("/products/?page_size=2", HTTP_HOST="localhost")[2])
+    default = orjson.loads(wsgi("/products/?page_size=2")[2])
+    assert local["next"].startswith("http://localhost/")
+    assert default["next"].startswith("http://testserver/")
+    assert len(orjson.loads(wsgi("/products/?page_size=2&page=2")[2])["products"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signed_in_reads_see_the_same_page(cached, wsgi, customer, make_product):
     make_product()
-    anonymous = anon_client.get("/products/")
-    signed_in = customer_client.get("/products/")
-    assert signed_in.status_code == 200
-    assert signed_in.json() == anonymous.json()
+    anonymous = wsgi("/products/")
+    signed_in = wsgi("/products/", HTTP_AUTHORIZATION=f"Token {customer.auth_token.key}")
+    assert signed_in[0] == 200
+    assert orjson.loads(signed_in[2]) == orjson.loads(anonymous[2])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_errors_are_not_cached(cached, anon_client, make_product):
+def test_errors_are_not_stored(cached, wsgi, make_product):
     product = make_product()
-    assert anon_client.get("/products/999999").status_code == 404
-    assert anon_client.get(f"/products/{product.pk}").status_code == 200
+    assert wsgi("/products/999999")[0] == 404
+    assert wsgi(f"/products/{product.pk}")[0] == 200
     inventory_services.product_delete(product_id=product.pk)
-    assert anon_client.get(f"/products/{product.pk}").status_code == 404
-    assert anon_client.get(f"/products/{product.pk}").status_code == 404
+    assert wsgi(f"/products/{product.pk}")[0] == 404
+    assert wsgi(f"/products/{product.pk}")[0] == 404
+    assert wsgi("/products/?in_stock=maybe")[0] == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_off_without_a_cache_every_read_goes_through_django(wsgi, make_product, monkeypatch):
+    make_product()
+    assert wsgi("/products/")[0] == 200
+    calls = []
+    django_app = wsgi.application.app
+
+    def counting(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return django_app(environ, start_response)
+
+    monkeypatch.setattr(wsgi.application, "app", counting)
+    wsgi("/products/")
+    wsgi("/products/")
+    assert calls == ["/products/", "/products/"]
+
+
+def test_responses_that_set_or_vary_on_cookies_are_not_stored():
+    from inventory.page_cache import _storable
+
+    assert _storable("200 OK", [("Content-Type", "application/json")])
+    assert not _storable("200 OK", [("Set-Cookie", "a=b")])
+    assert not _storable("200 OK", [("Vary", "Accept, Cookie")])
+    assert not _storable("404 Not Found", [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_answers_a_page_it_just_served_for_a_moment_then_asks_again(
+    cached, settings, wsgi, customer, make_product, monkeypatch
+):
+    import time
+
+    from inventory import page_cache
+
+    settings.PRODUCT_PAGE_MEMO_MS = 300
+    product = make_product(stock=9)
+    url = f"/products/{product.pk}"
+    wsgi(url)  # stored in the shared cache
+    wsgi(url)  # and remembered by this worker
+    looked_up = []  # the page cache's questions to the shared cache
+    shared_lookup = page_cache.cache.cached_entry
+
+    def lookup(name):
+        if name.startswith("page:"):
+            looked_up.append(name)
+        return shared_lookup(name)
+
+    monkeypatch.setattr(page_cache.cache, "cached_entry", lookup)
+
+    order_services.order_place(customer=customer, lines=[(product.pk, 2)])
+    # within the moment: the remembered page, without asking the cache
+    assert orjson.loads(wsgi(url)[2])["stock"] == 9
+    assert looked_up == []
+    # a client with a token reads through Django and the version check: its own write shows
+    token = {"HTTP_AUTHORIZATION": f"Token {customer.auth_token.key}"}
+    assert orjson.loads(wsgi(url, **token)[2])["stock"] == 7
+    # after the moment: asked again, and the write shows
+    time.sleep(0.35)
+    assert orjson.loads(wsgi(url)[2])["stock"] == 7
+    assert len(looked_up) == 1
+
+
+def test_the_worker_memo_stays_bounded(settings, monkeypatch):
+    from inventory import page_cache
+
+    settings.PRODUCT_PAGE_MEMO_MS = 60_000
+    monkeypatch.setattr(page_cache, "MEMO_MAX_PAGES", 3)
+    pages = page_cache.ProductPageCache(app=None)
+    for i in range(10):
+        pages._remember(f"page-{i}", (b"{}", []), now=0.0)
+        assert len(pages.memo) <= 3
+    assert "page-9" in pages.memo
