@@ -4,14 +4,13 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Threaded workers keep connections alive and overlap database waits: measured with
-# `make bench`, they served 40-60 % more product reads and 30-70 % more orders per second than
-# the classic 2 x cores + 1 sync workers on a 2-core machine. A worker holds up to `threads`
-# requests at once, so a killed worker breaks up to that many (clients retry with their
-# Idempotency-Key). The server's Python CPU is the limit on a small machine, not the database.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# The classic formula; the server's Python CPU is the limit on a small machine, not the database.
+# gthread workers (GUNICORN_WORKER_CLASS=gthread, GUNICORN_THREADS=4, keep-alive) raise the bare
+# HTTP ceiling, but measured with `make bench` their threads cost orders more CPU each (the GIL),
+# and the standard mix's p95 doubled: sync workers serve this shop better (README, Performance).
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Database waits are bounded well below this (connect 2 s, lock 3 s, statement 5 s).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))

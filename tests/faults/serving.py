@@ -332,7 +332,7 @@ def request(
     headers: dict[str, str] | None = None,
     timeout: float = 20.0,
 ) -> Reply:
-    """One HTTP request on a fresh connection."""
+    """One HTTP request on a fresh connection (sync workers close it after each response)."""
     sent = {"Accept": "application/json"}
     data = None
     if body is not None:
@@ -376,7 +376,6 @@ class Gunicorn:
         log_path: Path,
         *,
         workers: int = 2,
-        threads: int = 4,
         probe_headers: dict[str, str] | None = None,
         **settings: str,
     ):
@@ -384,7 +383,6 @@ class Gunicorn:
         self.log_path = log_path
         self.env = {**env, **settings}
         self.workers = workers
-        self.threads = threads  # gunicorn.conf.py's gthread workers, each this many threads
         # What /health needs to pass the host and HTTPS checks (production settings).
         self.probe_headers = probe_headers or {}
         self.proc: subprocess.Popen | None = None
@@ -406,8 +404,6 @@ class Gunicorn:
             f"127.0.0.1:{self.port}",
             "--workers",
             str(self.workers),
-            "--threads",
-            str(self.threads),
             "--no-control-socket",
         ]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()

@@ -143,9 +143,9 @@ def test_many_buyers_behind_one_lock_all_get_503_not_a_pile_up(served):
     assert len(outcomes) == 4
     for outcome in outcomes:
         assert_unavailable(outcome)
-    # The workers may serve 4 waiting requests in one round or (fewer threads) two. On PostgreSQL
-    # a queued waiter first waits for the waiter ahead of it (lock_timeout counts each lock anew),
-    # so statement_timeout is what bounds one request.
+    # 2 sync workers serve 4 waiting requests in two rounds. On PostgreSQL a queued waiter first
+    # waits for the waiter ahead of it (lock_timeout counts each lock anew), so statement_timeout
+    # is what bounds one request.
     assert waited < 2 * max(LOCK_TIMEOUT, STATEMENT_TIMEOUT) + 2.5
     assert place_order(server.port, seed.customers[0], hot, "pile-after").status == 201
     database_state(db.direct_env).assert_consistent()
