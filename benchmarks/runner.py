@@ -610,10 +610,11 @@ def _bare_plain_locust(opts: Options, bare_url: str) -> dict[str, Any]:
         USERS_FILE, users=opts.users, duration=opts.duration, host=bare_url, prefix=prefix
     )
     command += ["BareUser"]
+    json_path = Path(f"{prefix}.json")
+    json_path.unlink(missing_ok=True)  # the pairs reuse the name: never read an earlier run's
     run = subprocess.run(
         command, cwd=ROOT, env=opts.env, capture_output=True, text=True, timeout=opts.duration + 90
     )
-    json_path = Path(f"{prefix}.json")
     if run.returncode != 0 or not json_path.exists():
         return {"failed": f"plain locust failed: {_tail(run)}"}
     # Its JSON, not its stats CSV: the CSV's last periodic write comes before the run ends.
@@ -655,25 +656,39 @@ def harness_overhead(opts: Options, bare_url: str) -> dict[str, Any]:
     from the Aggregated row of Locust's stats CSV, which it writes too. The verdict's own req/s
     covers the harness's steady state only (after the ramp-up), which plain Locust does not
     report; it is recorded beside (`loadtest_custom_steady_rps`), not used for the ratio.
+    Each side runs twice, in the order plain, harness, harness, plain.
     """
-    plain = _bare_plain_locust(opts, bare_url)
-    if "failed" in plain:
-        return {"skipped": plain["failed"]}
-    harness = _bare_loadtest_custom(opts, bare_url)
-    if "failed" in harness:
-        return {"skipped": harness["failed"], "plain_locust_rps": plain["rps"]}
+    # Plain, harness, harness, plain (ABBA): a machine whose speed drifts during the phase moves
+    # both sides alike, and one noisy run weighs half as much.
+    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "harness": []}
+    for side in ("plain", "harness", "harness", "plain"):
+        measured = (
+            _bare_plain_locust(opts, bare_url)
+            if side == "plain"
+            else _bare_loadtest_custom(opts, bare_url)
+        )
+        if "failed" in measured:
+            done = runs["plain"][:1]
+            return {
+                "skipped": measured["failed"],
+                **({"plain_locust_rps": done[0]["rps"]} if done else {}),
+            }
+        runs[side].append(measured)
+    plain_rps = sum(run["rps"] for run in runs["plain"]) / 2
+    harness_rps = sum(run["rps"] for run in runs["harness"]) / 2
     return {
         "users": opts.users,
         "duration_s": opts.duration,
         "user_class": "BareUser (no think time)",
+        "order": "plain, harness, harness, plain; the mean of each side",
         "window": "whole run, Locust's own figures: requests / (start -> last request)",
-        "plain_locust_rps": plain["rps"],
-        "plain_locust_requests": plain["requests"],
-        "loadtest_custom_rps": harness["rps"],
-        "loadtest_custom_requests": harness["requests"],
-        "loadtest_custom_steady_rps": harness["steady_rps"],
-        "ratio": harness["rps"] / plain["rps"] if plain["rps"] else None,
-        "loadtest_exit_code": harness["exit_code"],
+        "plain_locust_rps": plain_rps,
+        "plain_locust_runs_rps": [run["rps"] for run in runs["plain"]],
+        "loadtest_custom_rps": harness_rps,
+        "loadtest_custom_runs_rps": [run["rps"] for run in runs["harness"]],
+        "loadtest_custom_steady_rps": [run["steady_rps"] for run in runs["harness"]],
+        "ratio": harness_rps / plain_rps if plain_rps else None,
+        "loadtest_exit_codes": [run["exit_code"] for run in runs["harness"]],
     }
 
 
