@@ -24,13 +24,12 @@ one), as shop.middleware.RequestIdMiddleware does. gunicorn's access log sees th
 
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
 
 from inventory import cache
-from shop.middleware import CLIENT_REQUEST_ID
+from shop.middleware import request_id_for
 
 PRODUCT_READ_PATH = re.compile(r"^/products(?:/[1-9][0-9]{0,18})?/?$")
 ANY_JSON = frozenset(["", "*/*", "application/json"])
@@ -70,11 +69,6 @@ def _page_name(environ: dict) -> str:
     return "page:" + "\x1f".join(str(environ.get(part, "")) for part in KEY_PARTS)
 
 
-def _request_id(environ: dict) -> str:
-    client_id = environ.get("HTTP_X_REQUEST_ID", "")
-    return client_id if CLIENT_REQUEST_ID.match(client_id) else uuid.uuid4().hex
-
-
 def _storable(status: str, headers: list[tuple[str, str]]) -> bool:
     if not status.startswith("200 "):
         return False
@@ -112,7 +106,8 @@ class ProductPageCache:
     @staticmethod
     def _replay(entry, environ: dict, start_response: Callable) -> Iterable[bytes]:
         body, headers = entry
-        start_response("200 OK", [*headers, ("X-Request-ID", _request_id(environ))])
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        start_response("200 OK", [*headers, ("X-Request-ID", request_id)])
         return [body]
 
     def _remember(self, name: str, entry, now: float) -> None:

@@ -377,14 +377,7 @@ class Harness:
         result, resources = self._load(scenario, base, target, payload)
 
         # phase 4: audit (and for stress, recovery)
-        self.out.write("== audit", "MIGRATE_HEADING")
-        audit_result = {
-            "before": audit_before,
-            "after": audit.invariant(),
-            "ledger": audit.ledger(Counter(result.ledger)),
-            "health_after": _health_summary(health(target.url)),
-        }
-        audit_result["ok"] = audit_result["after"]["ok"] and audit_result["ledger"]["ok"]
+        audit_result = self._audit(audit_before, result, target)
         race = None
         if race_product is not None:
             race = audit.race(
@@ -413,16 +406,21 @@ class Harness:
         result, resources = self._load(scenario, base, target, {})
         audit_result = {"skipped": AUDIT_SKIPPED}  # printed with the verdict lines
         if target.started:
-            self.out.write("== audit", "MIGRATE_HEADING")
-            audit_result = {
-                "before": audit_before,
-                "after": audit.invariant(),
-                "ledger": audit.ledger(Counter(result.ledger)),
-                "health_after": _health_summary(health(target.url)),
-            }
-            audit_result["ok"] = audit_result["after"]["ok"] and audit_result["ledger"]["ok"]
+            audit_result = self._audit(audit_before, result, target)
             connections.close_all()
         return self._report(scenario, base, target, result, resources, audit_result, None, None)
+
+    def _audit(self, audit_before: dict | None, result, target: Target) -> dict:
+        """After the load: the invariant in the database, the clients' ledger, /health."""
+        self.out.write("== audit", "MIGRATE_HEADING")
+        audit_result = {
+            "before": audit_before,
+            "after": audit.invariant(),
+            "ledger": audit.ledger(Counter(result.ledger)),
+            "health_after": _health_summary(health(target.url)),
+        }
+        audit_result["ok"] = audit_result["after"]["ok"] and audit_result["ledger"]["ok"]
+        return audit_result
 
     def _load(self, scenario: Scenario, base: Path, target: Target, payload: dict):
         from loadtesting import runner  # the only way locust enters the process

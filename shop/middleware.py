@@ -20,6 +20,11 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+def request_id_for(client_id: str) -> str:
+    """The client's X-Request-ID when it is well formed, else a new one."""
+    return client_id if CLIENT_REQUEST_ID.match(client_id) else uuid.uuid4().hex
+
+
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
@@ -31,8 +36,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        client_id = request.headers.get("X-Request-ID", "")
-        request_id = client_id if CLIENT_REQUEST_ID.match(client_id) else uuid.uuid4().hex
+        request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         request.request_id = request_id
         token = request_id_var.set(request_id)
         try:

@@ -599,3 +599,20 @@ def test_unknown_url_is_404_in_the_error_shape(anon_client):
     assert response.status_code == 404
     assert error_code(response) == "not_found"
     assert response.json()["error"]["message"]
+
+
+@pytest.mark.django_db
+def test_text_fields_refuse_nul_once_and_the_schema_says_so(anon_client, staff_client):
+    # Refused once, with DRF's code: not twice by two validators.
+    body = {"sku": "NUL-1", "name": "a\x00b", "price": "1.00", "stock": 1}
+    response = staff_client.post("/products/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"name": ["Null characters are not allowed."]}
+
+    # A schema that allowed NUL would make schema-valid bodies fail (the fuzz test found one).
+    schema = anon_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+    pattern = "^[^\\u0000]*$"
+    assert components["ProductCreateInputRequest"]["properties"]["name"]["pattern"] == pattern
+    assert components["TokenInputRequest"]["properties"]["username"]["pattern"] == pattern
+    assert components["TokenInputRequest"]["properties"]["password"]["pattern"] == pattern
