@@ -73,37 +73,33 @@ class ProductDetailUser(BenchUser):
 class HotOrderUser(BenchUser):
     """Every order takes one unit of the same product: the hot row."""
 
+    label = "/orders/ (hot row)"
+
     def on_start(self):
         self.headers = _auth("customer_token")
+
+    def product_id(self) -> int | None:
+        return HOT_PRODUCT_ID
 
     @task
     def order(self):
         with self.client.post(
             "/orders/",
-            json={"product_id": HOT_PRODUCT_ID, "quantity": 1},
+            json={"product_id": self.product_id(), "quantity": 1},
             headers=self.headers,
-            name="/orders/ (hot row)",
+            name=self.label,
             catch_response=True,
         ) as response:
             self.expect(response, 201)
 
 
-class SpreadOrderUser(BenchUser):
+class SpreadOrderUser(HotOrderUser):
     """Orders spread over every seeded product: rows rarely collide."""
 
-    def on_start(self):
-        self.headers = _auth("customer_token")
+    label = "/orders/ (spread)"
 
-    @task
-    def order(self):
-        with self.client.post(
-            "/orders/",
-            json={"product_id": random.choice(PRODUCT_IDS), "quantity": 1},
-            headers=self.headers,
-            name="/orders/ (spread)",
-            catch_response=True,
-        ) as response:
-            self.expect(response, 201)
+    def product_id(self) -> int | None:
+        return random.choice(PRODUCT_IDS)
 
 
 class StandardMixUser(BenchUser):
