@@ -6,8 +6,9 @@ from rest_framework.response import Response
 from accounts import services
 from accounts.exceptions import InvalidCredentials
 from accounts.throttling import LoginFailureThrottle
-from shop.api import ShopAPIView, StrictSerializer, TextField
-from shop.errors_schema import ERROR_RESPONSES
+from core.errors_schema import ERROR_RESPONSES
+from core.fields import StrictSerializer, TextField
+from core.views import ShopAPIView
 
 
 class TokenInputSerializer(StrictSerializer):

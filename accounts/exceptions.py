@@ -1,4 +1,4 @@
-from shop.exceptions import ShopError
+from core.exceptions import ShopError
 
 
 class InvalidCredentials(ShopError):

@@ -2,7 +2,7 @@ import logging
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from shop.exceptions import Unavailable
+from core.exceptions import Unavailable
 
 logger = logging.getLogger("accounts.throttling")
 

@@ -28,7 +28,7 @@ STAGES = [
     ("order pay/cancel", ("order_pay", "order_cancel", "_end_hold")),
     ("response serialization", ("Serializer.data", "to_representation", "product_data")),
     ("queries of list/detail views", ("paginate_queryset", "product_get", "order_get")),
-    ("JSON rendering", ("render (shop/json.py",)),
+    ("JSON rendering", ("render (core/json.py",)),
     ("request body parsing", ("StrictJSONParser", "Request.data")),
     ("socket write and graceful close (gunicorn)", ("close_graceful", "write (gunicorn")),
     ("rest of Django/DRF (middleware, dispatch)", ("WSGIHandler.__call__",)),
@@ -109,6 +109,7 @@ def summarize(lines: Iterable[str], top: int = 25) -> ProfileSummary:
             part in name
             for part in (
                 "(shop/",
+                "(core/",
                 "(inventory/",
                 "(orders/",
                 "(accounts/",

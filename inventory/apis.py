@@ -7,26 +7,21 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.errors_schema import ERROR_RESPONSES
+from core.fields import StrictIntegerField, StrictMoneyField, StrictSerializer, TextField
+from core.output import datetime_formatter, money
+from core.pagination import PAGE_PARAMETERS, ShopPagination
+from core.params import bool_param, text_param
+from core.permissions import IsStaffOrReadOnly
+from core.views import ShopAPIView
 from inventory import selectors, services
 from inventory.cache import product_read_cached
 from inventory.models import Product
-from shop.api import (
-    ShopAPIView,
-    StrictIntegerField,
-    StrictMoneyField,
-    StrictSerializer,
-    TextField,
-)
-from shop.errors_schema import ERROR_RESPONSES
-from shop.output import datetime_formatter, money
-from shop.pagination import PAGE_PARAMETERS, ShopPagination
-from shop.params import bool_param, text_param
-from shop.permissions import IsStaffOrReadOnly
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]*$"
 # Reads need no token (IsStaffOrReadOnly), which drf-spectacular cannot tell from the class.
 PUBLIC_READ = [{"tokenAuth": []}, {}]
-# What shop.params.text_param accepts.
+# What core.params.text_param accepts.
 TEXT_PARAM = {"type": "string", "maxLength": 200, "pattern": "^[^\\x00]*$"}
 
 

@@ -18,6 +18,7 @@ the cache is unreachable, reads go to the database and writes only log.
 
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -29,6 +30,8 @@ from django.db import transaction
 logger = logging.getLogger("inventory.cache")
 
 VERSION_KEY = "products:version"
+# The reads whose whole responses core.page_cache may replay (shop/wsgi.py).
+PRODUCT_READ_PATH = re.compile(r"^/products(?:/[1-9][0-9]{0,18})?/?$")
 # Any expiry is safe (a new version only means misses); this one keeps stale keys from piling up.
 VERSION_TTL_SECONDS = 24 * 3600
 T = TypeVar("T")

@@ -4,20 +4,26 @@ from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from core.errors_schema import ERROR_RESPONSES
+from core.fields import StrictIntegerField, StrictSerializer
+from core.output import datetime_formatter, money
+from core.pagination import PAGE_PARAMETERS, ShopPagination
+from core.params import choice_param
+from core.views import ShopAPIView
 from orders import selectors, services
 from orders.exceptions import UnknownProducts
 from orders.models import Order, OrderStatus
-from shop.api import ShopAPIView, StrictIntegerField, StrictSerializer
-from shop.errors_schema import ERROR_RESPONSES
-from shop.output import datetime_formatter, money
-from shop.pagination import PAGE_PARAMETERS, ShopPagination
-from shop.params import choice_param
 
 MAX_LINES = 100
 MAX_LINE_QUANTITY = 1000
@@ -275,3 +281,23 @@ class OrderCancelApi(ShopAPIView):
     def post(self, request, order_id: int):
         order = selectors.order_get(user=request.user, order_id=order_id)
         return order_response(services.order_cancel(order=order))
+
+
+class SummaryApi(ShopAPIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Summary",
+                {
+                    "products": serializers.DictField(child=serializers.IntegerField()),
+                    "orders": serializers.DictField(child=serializers.IntegerField()),
+                    "stock_integrity": serializers.DictField(),
+                },
+            ),
+            **ERROR_RESPONSES,
+        }
+    )
+    def get(self, request):
+        return Response(selectors.shop_summary())

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "shop",
+    "core",
     "accounts",
     "inventory",
     "orders",
@@ -53,8 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "shop.middleware.RequestIdMiddleware",
-    "shop.middleware.BodySizeLimitMiddleware",
+    "core.middleware.RequestIdMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,7 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "shop.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -133,7 +134,7 @@ if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
             # Django's backend, with one redis client per pool instead of one per call.
-            "BACKEND": "shop.redis_cache.RedisCache",
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
             "TIMEOUT": 300,
@@ -194,7 +195,7 @@ LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "10/min")
 # Only with a cache that every worker shares.
 PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 10 if os.environ.get("REDIS_URL") else 0)
 # Each worker answers an anonymous product page it has just served again for this long without
-# asking the cache (inventory/page_cache.py): such a page may be this much older than a write.
+# asking the cache (core/page_cache.py): such a page may be this much older than a write.
 PRODUCT_PAGE_MEMO_MS = env_int("PRODUCT_PAGE_MEMO_MS", 100 if PRODUCT_CACHE_SECONDS > 0 else 0)
 # Token → user lookups are cached this long at most; logout, deactivation and any change of the
 # user or token invalidate at once (accounts/token_cache.py). Also only with a shared cache.
@@ -207,10 +208,10 @@ AUTH_TOKEN_CACHE_SECONDS = env_int(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.StrictTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["shop.json.FastJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["shop.json.StrictJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.negotiation.ShopContentNegotiation",
-    "EXCEPTION_HANDLER": "shop.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["core.json.FastJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.json.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.ShopContentNegotiation",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"login_failures": LOGIN_THROTTLE_RATE},
     # Throttle by the peer address; X-Forwarded-For is trusted only from a known proxy count,
@@ -257,7 +258,7 @@ if LOG_FILE:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shop.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "core.middleware.RequestIdLogFilter"}},
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",

@@ -5,10 +5,10 @@ from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import TokenApi
+from core.converters import PositiveIdConverter
+from core.health import HealthApi
 from inventory.apis import ProductDetailApi, ProductListApi, ProductRestockApi
-from orders.apis import OrderCancelApi, OrderDetailApi, OrderListApi, OrderPayApi
-from shop.api import PositiveIdConverter
-from shop.apis import HealthApi, SummaryApi
+from orders.apis import OrderCancelApi, OrderDetailApi, OrderListApi, OrderPayApi, SummaryApi
 
 register_converter(PositiveIdConverter, "id")
 
@@ -43,7 +43,7 @@ urlpatterns = [
 for route, view, name in api_routes:
     urlpatterns += both_forms(route, view.as_view(), name)
 
-handler400 = "shop.errors.handler400"
-handler403 = "shop.errors.handler403"
-handler404 = "shop.errors.handler404"
-handler500 = "shop.errors.handler500"
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

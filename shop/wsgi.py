@@ -6,7 +6,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 
 django_application = get_wsgi_application()
 
-from inventory.page_cache import ProductPageCache  # noqa: E402 - needs the apps loaded
+from core.page_cache import PageCache  # noqa: E402 - needs the apps loaded
+from inventory import cache as product_cache  # noqa: E402
 
-# Cached anonymous product reads are answered before Django (inventory/page_cache.py).
-application = ProductPageCache(django_application)
+# Cached anonymous product reads are answered before Django (core/page_cache.py).
+application = PageCache(
+    django_application, paths=product_cache.PRODUCT_READ_PATH, store=product_cache
+)

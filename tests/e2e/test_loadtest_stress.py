@@ -2,7 +2,7 @@
 flat after warm-up, and runs the recovery probe.
 
 A subprocess, like tests/e2e/test_loadtest.py (whose helpers are reused): locust must never enter
-the pytest process. The arithmetic of the growth is tested in tests/test_loadtest_memory.py.
+the pytest process. The arithmetic of the growth is tested in tests/loadtesting/test_memory.py.
 """
 
 import pytest

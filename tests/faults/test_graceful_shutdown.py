@@ -14,13 +14,13 @@ import time
 
 import pytest
 
-from tests.faults.serving import (
+from tests.faults.test_lock_contention import hot_lock
+from tests.support.serving import (
     Gunicorn,
     OrderLoad,
     backend,
     database_state,
 )
-from tests.faults.test_lock_contention import hot_lock
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.faults.serving import (
+from tests.support.serving import (
     backend,
     count_orders,
     database_state,
@@ -32,7 +32,7 @@ TIMEOUT_SETTINGS = {
     "DB_STATEMENT_TIMEOUT_MS": "1500",
     "SQLITE_BUSY_TIMEOUT": "1",
 }
-# What the service logs when it gives up (shop.errors.unavailable_response).
+# What the service logs when it gives up (core.errors.unavailable_response).
 GAVE_UP = {"sqlite": "database is locked", "postgresql": "due to lock timeout"}
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.faults.serving import (
+from tests.support.serving import (
     OrderLoad,
     backend,
     database_state,

@@ -1,4 +1,4 @@
-"""Health and the monitoring summary."""
+"""GET /health: can this server answer, and can it reach its database."""
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -7,10 +7,8 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from orders.selectors import shop_summary
-from shop.api import ShopAPIView
-from shop.errors import RETRY_AFTER_SECONDS, error_body
-from shop.errors_schema import ERROR_RESPONSES
+from core.errors import RETRY_AFTER_SECONDS, error_body
+from core.views import ShopAPIView
 
 HealthOutput = inline_serializer(
     "Health",
@@ -51,23 +49,3 @@ class HealthApi(ShopAPIView):
             **error_body("unavailable", "The database cannot be reached.", {"database": database}),
         }
         return Response(body, status=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
-
-
-class SummaryApi(ShopAPIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        responses={
-            200: inline_serializer(
-                "Summary",
-                {
-                    "products": serializers.DictField(child=serializers.IntegerField()),
-                    "orders": serializers.DictField(child=serializers.IntegerField()),
-                    "stock_integrity": serializers.DictField(),
-                },
-            ),
-            **ERROR_RESPONSES,
-        }
-    )
-    def get(self, request):
-        return Response(shop_summary())

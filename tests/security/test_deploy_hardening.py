@@ -13,8 +13,8 @@ from unittest import mock
 
 import pytest
 
-from shop.middleware import RequestIdLogFilter
-from tests.faults.serving import (
+from core.middleware import RequestIdLogFilter
+from tests.support.serving import (
     PYTHON,
     ROOT,
     backend,

@@ -1,4 +1,4 @@
-"""Pieces shared by every API view: the base view, strict fields, path converters."""
+"""Strict serializer fields: JSON types as API.md writes them, and no unknown fields."""
 
 import re
 from typing import Any
@@ -7,25 +7,6 @@ from django.core.validators import ProhibitNullCharactersValidator, RegexValidat
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import UnsupportedMediaType
-from rest_framework.views import APIView
-
-BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-MAX_ID = 2**63 - 1
-
-
-class ShopAPIView(APIView):
-    """Parses the body up front, so 415 and parse errors come before any work is done."""
-
-    def initial(self, request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        if request.method in BODY_METHODS:
-            has_body = request.META.get("CONTENT_LENGTH", "") not in ("", "0") or (
-                "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
-            )
-            if has_body and not request.content_type:
-                raise UnsupportedMediaType("")
-            request.data  # noqa: B018 - parse now
 
 
 class TextField(serializers.CharField):
@@ -121,18 +102,3 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
         if direction == "request":
             schema["additionalProperties"] = False
         return schema
-
-
-class PositiveIdConverter:
-    """Path ids are positive 64-bit integers; anything else does not match (404)."""
-
-    regex = "[0-9]{1,19}"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= MAX_ID:
-            raise ValueError(value)
-        return number
-
-    def to_url(self, value: int) -> str:
-        return str(value)

@@ -1,7 +1,7 @@
 """The hand-written output functions give exactly what their DRF serializers give.
 
 products_data and orders_data replace ProductOutputSerializer / OrderOutputSerializer on the hot
-paths (see shop/output.py); the serializers remain the schema's source of truth, so every shape
+paths (see core/output.py); the serializers remain the schema's source of truth, so every shape
 an endpoint can return is compared here, rendered to bytes as the API renders them.
 """
 
@@ -9,12 +9,12 @@ import orjson
 import pytest
 from django.utils import timezone
 
+from core.json import FastJSONRenderer
 from inventory.apis import ProductOutputSerializer, products_data
 from inventory.models import Product
 from orders import services as order_services
 from orders.apis import OrderOutputSerializer, orders_data
 from orders.selectors import order_list, order_with_lines
-from shop.json import FastJSONRenderer
 
 pytestmark = pytest.mark.django_db
 

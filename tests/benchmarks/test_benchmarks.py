@@ -28,7 +28,7 @@ from benchmarks.report import (
 )
 from benchmarks.runner import _find_rps, is_loopback, parse_args
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def locust_entry(name: str, times: dict[int, int], *, failures: int = 0, span: float = 10.0):

@@ -13,9 +13,9 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 
-from shop.exceptions import ShopError
+from core.exceptions import ShopError
 
-logger = logging.getLogger("shop.errors")
+logger = logging.getLogger("core.errors")
 
 RETRY_AFTER_SECONDS = "2"
 

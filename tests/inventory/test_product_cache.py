@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from inventory import cache as product_cache
 from inventory import services as inventory_services
 from inventory.exceptions import InsufficientStock
 from orders import services as order_services
@@ -145,7 +146,7 @@ def test_reads_inside_a_transaction_skip_the_cache(cached, anon_client, make_pro
     assert anon_client.get(f"/products/{product.pk}").json()["stock"] == 2
 
 
-# --- whole responses for anonymous reads, before Django (inventory/page_cache.py) ----------------
+# --- whole responses for anonymous reads, before Django (core/page_cache.py) ----------------
 
 
 @pytest.fixture
@@ -285,7 +286,7 @@ def test_off_without_a_cache_every_read_goes_through_django(wsgi, make_product, 
 
 
 def test_responses_that_set_or_vary_on_cookies_are_not_stored():
-    from inventory.page_cache import _storable
+    from core.page_cache import _storable
 
     assert _storable("200 OK", [("Content-Type", "application/json")])
     assert not _storable("200 OK", [("Set-Cookie", "a=b")])
@@ -299,22 +300,20 @@ def test_a_worker_answers_a_page_it_just_served_for_a_moment_then_asks_again(
 ):
     import time
 
-    from inventory import page_cache
-
     settings.PRODUCT_PAGE_MEMO_MS = 300
     product = make_product(stock=9)
     url = f"/products/{product.pk}"
     wsgi(url)  # stored in the shared cache
     wsgi(url)  # and remembered by this worker
     looked_up = []  # the page cache's questions to the shared cache
-    shared_lookup = page_cache.cache.cached_entry
+    shared_lookup = product_cache.cached_entry
 
     def lookup(name):
         if name.startswith("page:"):
             looked_up.append(name)
         return shared_lookup(name)
 
-    monkeypatch.setattr(page_cache.cache, "cached_entry", lookup)
+    monkeypatch.setattr(product_cache, "cached_entry", lookup)
 
     order_services.order_place(customer=customer, lines=[(product.pk, 2)])
     # within the moment: the remembered page, without asking the cache
@@ -330,11 +329,13 @@ def test_a_worker_answers_a_page_it_just_served_for_a_moment_then_asks_again(
 
 
 def test_the_worker_memo_stays_bounded(settings, monkeypatch):
-    from inventory import page_cache
+    from core import page_cache
 
     settings.PRODUCT_PAGE_MEMO_MS = 60_000
     monkeypatch.setattr(page_cache, "MEMO_MAX_PAGES", 3)
-    pages = page_cache.ProductPageCache(app=None)
+    pages = page_cache.PageCache(
+        app=None, paths=product_cache.PRODUCT_READ_PATH, store=product_cache
+    )
     for i in range(10):
         pages._remember(f"page-{i}", (b"{}", []), now=0.0)
         assert len(pages.memo) <= 3

@@ -14,7 +14,7 @@ import pytest
 
 from inventory.models import Product
 from orders.models import Order
-from tests.faults.serving import backend, gunicorn, request
+from tests.support.serving import backend, gunicorn, request
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,9 @@
 """Abuse of authorization: probing other customers' orders through every route, and brute force.
 
-tests/test_permissions.py holds the role matrix and tests/test_auth_api.py the basic token and
-throttle behaviour; this module attacks. A customer walks the whole id space of orders through
-every order route (with and without the trailing slash, under every status filter and page),
+tests/security/test_permissions.py holds the role matrix and tests/accounts/test_auth_api.py the
+basic token and throttle behaviour; this module attacks. A customer walks the whole id space of
+orders through every order route (with and without the trailing slash, under every status filter
+and page),
 reuses another customer's Idempotency-Key, smuggles fields into an order, authenticates with
 revoked, orphaned or inactive tokens or with an admin session. Brute force on /auth/token is
 played against a real gunicorn with two workers sharing the throttle count in Redis.
@@ -24,7 +25,7 @@ from orders import services as order_services
 from orders.models import Order, OrderStatus
 from orders.selectors import stock_audit
 from tests.conftest import client_for, make_user
-from tests.faults.serving import (
+from tests.support.serving import (
     CUSTOMER_PASSWORD,
     backend,
     gunicorn,

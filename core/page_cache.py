@@ -1,9 +1,13 @@
-"""Anonymous product reads answered from the cache in front of Django, at the WSGI level.
+"""Anonymous reads answered from a versioned cache in front of Django, at the WSGI level.
+
+The shop uses it for product reads (shop/wsgi.py wires it to inventory.cache); the kernel knows
+only "these paths, this versioned store", so nothing here reaches up into an app.
 
 Profiled, a cached product page still spent most of its CPU in Django: building the request,
 the middleware chain, DRF's dispatch, re-rendering the cached data, the request signals. Here a
 whole response (status 200, body and headers, exactly as the full stack made it) is cached under
-the same catalogue version as inventory.cache, and replayed without entering Django at all.
+the store's version (for products, the catalogue version of inventory.cache), and replayed
+without entering Django at all.
 
 Only requests whose answer cannot differ between clients take this path: GET of /products/ or
 /products/{id} with no Authorization header (a bad token must still get its 401), no body, and an
@@ -19,19 +23,18 @@ remaining cost. So an anonymous page may be that much older than the last write;
 token reads through Django and the version check, so a client that writes reads its own writes.
 
 The replay adds what is per request: X-Request-ID (the client's if it is well formed, else a new
-one), as shop.middleware.RequestIdMiddleware does. gunicorn's access log sees the hit as usual.
+one), as core.middleware.RequestIdMiddleware does. gunicorn's access log sees the hit as usual.
 """
 
 import re
 import time
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from django.conf import settings
 
-from inventory import cache
-from shop.middleware import request_id_for
+from core.middleware import request_id_for
 
-PRODUCT_READ_PATH = re.compile(r"^/products(?:/[1-9][0-9]{0,18})?/?$")
 ANY_JSON = frozenset(["", "*/*", "application/json"])
 NO_BODY = frozenset(["", "0"])
 # What makes two requests for a product page the same request.
@@ -53,15 +56,24 @@ MEMO_MAX_PAGES = 512
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-def same_for_everyone(environ: dict) -> bool:
+class VersionedStore(Protocol):
+    """What the page cache needs of a store (inventory.cache is one)."""
+
+    def enabled(self) -> bool: ...
+
+    def cached_entry(self, name: str) -> tuple[str | None, object | None]: ...
+
+    def store_entry(self, name: str, version: str, value: object) -> None: ...
+
+
+def same_for_everyone(environ: dict, paths: re.Pattern) -> bool:
     return (
         environ.get("REQUEST_METHOD") == "GET"
         and "HTTP_AUTHORIZATION" not in environ
         and environ.get("CONTENT_LENGTH", "") in NO_BODY
         and "HTTP_TRANSFER_ENCODING" not in environ
         and environ.get("HTTP_ACCEPT", "") in ANY_JSON
-        and PRODUCT_READ_PATH.match(environ.get("PATH_INFO", "")) is not None
-        and cache.enabled()
+        and paths.match(environ.get("PATH_INFO", "")) is not None
     )
 
 
@@ -79,23 +91,25 @@ def _storable(status: str, headers: list[tuple[str, str]]) -> bool:
     return True
 
 
-class ProductPageCache:
+class PageCache:
     """WSGI middleware around the Django application (shop/wsgi.py)."""
 
-    def __init__(self, app: WSGIApp):
+    def __init__(self, app: WSGIApp, *, paths: re.Pattern, store: VersionedStore):
         self.app = app
+        self.paths = paths
+        self.store = store
         # page name -> (monotonic deadline, (body, headers)); this worker's, shared by its threads
         self.memo: dict[str, tuple[float, tuple[bytes, list]]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not same_for_everyone(environ):
+        if not (same_for_everyone(environ, self.paths) and self.store.enabled()):
             return self.app(environ, start_response)
         name = _page_name(environ)
         now = time.monotonic()
         remembered = self.memo.get(name)
         if remembered is not None and remembered[0] > now:
             return self._replay(remembered[1], environ, start_response)
-        version, entry = cache.cached_entry(name)
+        version, entry = self.store.cached_entry(name)
         if entry is not None:
             self._remember(name, entry, now)
             return self._replay(entry, environ, start_response)
@@ -137,5 +151,5 @@ class ProductPageCache:
             if close is not None:
                 close()  # Django's request_finished: connections are tidied as usual
         headers = [(k, v) for k, v in seen["headers"] if k.lower() not in PER_REQUEST_HEADERS]
-        cache.store_entry(name, version, (body, headers))
+        self.store.store_entry(name, version, (body, headers))
         return [body]

@@ -12,7 +12,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from shop.errors import payload_too_large_response, unavailable_response
+from core.errors import payload_too_large_response, unavailable_response
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 

@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from shop.params import MAX_QUERY_INT, positive_int_param
+from core.params import MAX_QUERY_INT, positive_int_param
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500

@@ -1,0 +1,22 @@
+"""The base API view every endpoint derives from."""
+
+from typing import Any
+
+from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.views import APIView
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class ShopAPIView(APIView):
+    """Parses the body up front, so 415 and parse errors come before any work is done."""
+
+    def initial(self, request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method in BODY_METHODS:
+            has_body = request.META.get("CONTENT_LENGTH", "") not in ("", "0") or (
+                "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+            )
+            if has_body and not request.content_type:
+                raise UnsupportedMediaType("")
+            request.data  # noqa: B018 - parse now
