@@ -18,9 +18,8 @@ def seed(*, products: int, stock: int) -> dict:
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
-    from inventory.cache import products_changed
     from inventory.models import Product
-    from inventory.services import product_restock
+    from inventory.services import ProductRow, product_bulk_create, product_restock
 
     def user(username: str, *, staff: bool) -> User:
         found, created = User.objects.get_or_create(
@@ -36,18 +35,13 @@ def seed(*, products: int, stock: int) -> dict:
     wanted["BENCH-PGBENCH"] = Decimal("19.99")
     with transaction.atomic():
         existing = set(Product.objects.filter(sku__in=wanted).values_list("sku", flat=True))
-        Product.objects.bulk_create(
-            Product(
-                sku=sku,
-                name=f"Benchmark product {sku[6:]}",
-                price=price,
-                stock=stock,
-                units_received=stock,
-            )
-            for sku, price in wanted.items()
-            if sku not in existing
+        product_bulk_create(
+            rows=[
+                ProductRow(sku, f"Benchmark product {sku[6:]}", price, stock)
+                for sku, price in wanted.items()
+                if sku not in existing
+            ]
         )
-        products_changed()  # bulk_create bypasses the services: drop cached product pages
     for product in Product.objects.filter(sku__in=wanted, stock__lt=stock // 2):
         product_restock(product_id=product.pk, quantity=stock - product.stock)
 

@@ -3,12 +3,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
 
 from inventory import services
 from inventory.exceptions import DuplicateSku, ProductHasOrders
 from inventory.models import Product
+from orders.selectors import products_with_units
 
 LOW_STOCK = 10
 
@@ -44,23 +43,11 @@ class ProductAdmin(admin.ModelAdmin):
     actions = ["restock_selected"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                held_units=Coalesce(
-                    Sum("order_lines__quantity", filter=Q(order_lines__order__status="pending")),
-                    0,
-                ),
-                sold_units=Coalesce(
-                    Sum("order_lines__quantity", filter=Q(order_lines__order__status="paid")), 0
-                ),
-            )
-        )
+        return products_with_units(super().get_queryset(request))
 
-    @admin.display(description="held (pending)", ordering="held_units")
+    @admin.display(description="held (pending)", ordering="pending_units")
     def units_held(self, product: Product) -> int:
-        return product.held_units
+        return product.pending_units
 
     @admin.display(description="sold (paid)", ordering="sold_units")
     def units_sold(self, product: Product) -> int:

@@ -6,6 +6,7 @@ also calls products_changed(), so that cached product reads are invalidated when
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -30,6 +31,51 @@ def product_create(*, sku: str, name: str, price: Decimal, stock: int) -> Produc
     except IntegrityError:
         # A concurrent create took the SKU between the check and the insert.
         raise DuplicateSku(sku) from None
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    sku: str
+    name: str
+    price: Decimal
+    stock: int
+
+
+def product_bulk_create(*, rows: Iterable[ProductRow]) -> list[Product]:
+    """Create many products in one INSERT (fixtures, benchmarks); units_received = stock.
+
+    Raises DuplicateSku for the first SKU that exists already or is given twice.
+    """
+    rows = list(rows)
+    if not rows:
+        return []
+    seen: set[str] = set()
+    for row in rows:
+        if row.sku in seen:
+            raise DuplicateSku(row.sku)
+        seen.add(row.sku)
+    taken = Product.objects.filter(sku__in=seen).order_by("sku").values_list("sku", flat=True)
+    if first_taken := next(iter(taken), None):
+        raise DuplicateSku(first_taken)
+    products = [
+        Product(
+            sku=row.sku,
+            name=row.name,
+            price=row.price,
+            stock=row.stock,
+            units_received=row.stock,
+        )
+        for row in rows
+    ]
+    try:
+        with transaction.atomic():
+            created = Product.objects.bulk_create(products)
+            products_changed()
+    except IntegrityError:
+        # A concurrent create took one of the SKUs between the check and the insert.
+        raced = Product.objects.filter(sku__in=seen).order_by("sku").values_list("sku", flat=True)
+        raise DuplicateSku(next(iter(raced), rows[0].sku)) from None
+    return created
 
 
 def product_update(*, product: Product, name: str | None = None, price: Decimal | None = None):
@@ -69,6 +115,20 @@ def product_delete(*, product_id: int) -> None:
         raise ProductHasOrders(product_id) from None
     if not deleted:
         raise Product.DoesNotExist(f"No product {product_id}.")
+
+
+def products_remove(*, product_ids: Iterable[int]) -> int:
+    """Delete the given products that no order line refers to, in one statement; returns how
+    many went. A product on an order stays (its units are part of the stock invariant): remove
+    its orders first with orders.services.orders_remove."""
+    ids = list(product_ids)
+    with transaction.atomic():
+        removable = Product.objects.filter(pk__in=ids, order_lines__isnull=True)
+        _, per_model = Product.objects.filter(pk__in=removable.values("pk")).delete()
+        removed = per_model.get(Product._meta.label, 0)
+        if removed:
+            products_changed()
+    return removed
 
 
 def stock_take(*, lines: Iterable[tuple[Product, int]]) -> None:

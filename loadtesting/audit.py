@@ -6,11 +6,8 @@ hub is never blocked by a database call in the middle of the load.
 
 from collections import Counter
 
-from django.db.models import Sum
-
 from inventory.models import Product
-from orders.models import HOLDING_STATUSES, OrderLine
-from orders.selectors import stock_audit
+from orders.selectors import stock_audit, units_held_by_product
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -32,12 +29,7 @@ def ledger(seen_sold: Counter) -> dict:
     orders, nor the units the product ever received."""
     seen = {product_id: units for product_id, units in seen_sold.items() if units > 0}
     received = dict(Product.objects.filter(pk__in=list(seen)).values_list("pk", "units_received"))
-    held = dict(
-        OrderLine.objects.filter(product_id__in=list(seen), order__status__in=HOLDING_STATUSES)
-        .values("product_id")
-        .annotate(units=Sum("quantity"))
-        .values_list("product_id", "units")
-    )
+    held = units_held_by_product(product_ids=seen)
     violations = [
         {
             "product_id": product_id,

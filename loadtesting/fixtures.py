@@ -29,6 +29,7 @@ from rest_framework.authtoken.models import Token
 
 from inventory import services as inventory
 from inventory.models import Product
+from orders import services as orders
 from orders.models import Order, OrderLine
 
 SKU_PREFIX = "LT-"
@@ -86,14 +87,17 @@ def product_specs(seed: int) -> list[ProductSpec]:
 
 def _ensure_products(specs: list[ProductSpec]) -> dict[str, Product]:
     existing = Product.objects.in_bulk([spec.sku for spec in specs], field_name="sku")
-    products = {}
+    created = inventory.product_bulk_create(
+        rows=[
+            inventory.ProductRow(spec.sku, spec.name, spec.price, spec.stock)
+            for spec in specs
+            if spec.sku not in existing
+        ]
+    )
+    products = {product.sku: product for product in created}
     for spec in specs:
         product = existing.get(spec.sku)
-        if product is None:
-            product = inventory.product_create(
-                sku=spec.sku, name=spec.name, price=spec.price, stock=spec.stock
-            )
-        else:
+        if product is not None:
             if product.name != spec.name or product.price != spec.price:
                 product = inventory.product_update(
                     product=product, name=spec.name, price=spec.price
@@ -103,7 +107,7 @@ def _ensure_products(specs: list[ProductSpec]) -> dict[str, Product]:
                 product = inventory.product_restock(
                     product_id=product.pk, quantity=spec.stock - product.stock
                 )
-        products[spec.sku] = product
+            products[spec.sku] = product
     return products
 
 
@@ -221,17 +225,10 @@ def clean() -> dict:
         # stock invariant (its units would vanish from "held").
         kept_orders = candidates.filter(Exists(foreign_line)).count()
         doomed = list(candidates.exclude(Exists(foreign_line)).values_list("pk", flat=True))
-        lines_removed = 0
-        orders_removed = 0
-        for start in range(0, len(doomed), 500):
-            batch = doomed[start : start + 500]
-            lines_removed += OrderLine.objects.filter(order_id__in=batch).delete()[0]
-            orders_removed += Order.objects.filter(pk__in=batch).delete()[0]
-        removable_products = fixture_products.exclude(
-            Exists(OrderLine.objects.filter(product=OuterRef("pk")))
+        orders_removed, lines_removed = orders.orders_remove(order_ids=doomed)
+        products_removed = inventory.products_remove(
+            product_ids=fixture_products.values_list("pk", flat=True)
         )
-        products_removed = removable_products.count()
-        removable_products.delete()
         removable_users = fixture_users.exclude(
             Exists(Order.objects.filter(customer=OuterRef("pk")))
         )

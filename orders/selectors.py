@@ -1,13 +1,14 @@
 """Reads of orders, the shop summary and the stock audit (the oversell check)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from inventory.models import Product
-from orders.models import HOLDING_STATUSES, Order, OrderStatus
+from orders.models import HOLDING_STATUSES, Order, OrderLine, OrderStatus
 
 
 def order_list(*, user: AbstractBaseUser, status: str | None = None) -> QuerySet[Order]:
@@ -29,6 +30,52 @@ def order_with_lines(*, order_id: int) -> Order:
     return Order.objects.prefetch_related("lines__product").get(pk=order_id)
 
 
+def units_held_by_product(*, product_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Units held (orders in HOLDING_STATUSES) per product id; products holding none are absent."""
+    lines = OrderLine.objects.filter(order__status__in=HOLDING_STATUSES)
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=list(product_ids))
+    return dict(
+        lines.order_by()
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("product_id", "units")
+    )
+
+
+def _units_in(statuses: Iterable[str]) -> Coalesce:
+    return Coalesce(
+        Sum("order_lines__quantity", filter=Q(order_lines__order__status__in=list(statuses))), 0
+    )
+
+
+def units_held_expression() -> Coalesce:
+    """The units_held_by_product rule as an annotation of a Product queryset."""
+    return _units_in(HOLDING_STATUSES)
+
+
+def stock_invariant_broken(*, held: str) -> Q:
+    """stock < 0, or stock + held != units received; `held` names a units_held_expression()."""
+    return Q(stock__lt=0) | ~Q(stock=F("units_received") - F(held))
+
+
+def products_with_units(products: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Products annotated in the same query with held_units (all of HOLDING_STATUSES), its
+    pending_units and sold_units (paid), and invariant_ok (stock >= 0, stock + held = received)."""
+    products = Product.objects.all() if products is None else products
+    return products.annotate(
+        held_units=units_held_expression(),
+        pending_units=_units_in([OrderStatus.PENDING]),
+        sold_units=_units_in([OrderStatus.PAID]),
+    ).annotate(
+        invariant_ok=Case(
+            When(stock_invariant_broken(held="held_units"), then=Value(False)),
+            default=Value(True),
+            output_field=BooleanField(),
+        )
+    )
+
+
 @dataclass
 class StockAudit:
     """The oversell audit: stock >= 0 and stock + held units == units received, per product."""
@@ -48,15 +95,10 @@ class StockAudit:
 
 
 def stock_audit() -> StockAudit:
-    held = Coalesce(
-        Sum("order_lines__quantity", filter=Q(order_lines__order__status__in=HOLDING_STATUSES)),
-        0,
-    )
     # One statement, so PostgreSQL checks a single snapshot of stock and lines.
     rows = (
-        Product.objects.annotate(held=held)
-        .annotate(expected=F("units_received") - F("held"))
-        .filter(Q(stock__lt=0) | ~Q(stock=F("expected")))
+        Product.objects.annotate(held=units_held_expression())
+        .filter(stock_invariant_broken(held="held"))
         .order_by("id")
         .values("id", "sku", "stock", "units_received", "held")
     )

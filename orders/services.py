@@ -156,6 +156,22 @@ def order_cancel(*, order: Order) -> Order:
     return order_with_lines(order_id=order.pk)
 
 
+def orders_remove(*, order_ids: Iterable[int], batch_size: int = 500) -> tuple[int, int]:
+    """Delete orders with their lines, for fixture cleanup; returns (orders, lines) removed.
+
+    Their units leave the stock invariant: only for orders whose products go too
+    (inventory.services.products_remove). Stock is not returned.
+    """
+    ids = list(order_ids)
+    orders_removed = lines_removed = 0
+    with transaction.atomic():
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            lines_removed += OrderLine.objects.filter(order_id__in=batch).delete()[0]
+            orders_removed += Order.objects.filter(pk__in=batch).delete()[0]
+    return orders_removed, lines_removed
+
+
 def orders_expire_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Expire every pending order past its hold; one guarded update per order. Returns the count."""
     now = now or timezone.now()

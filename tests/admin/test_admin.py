@@ -75,7 +75,7 @@ def test_admin_product_changelist_shows_stock_held_and_sold(admin_client, stocke
     response = admin_client.get(PRODUCTS)
 
     assert response.status_code == 200
-    rows = {p.sku: (p.stock, p.held_units, p.sold_units) for p in changelist_rows(response)}
+    rows = {p.sku: (p.stock, p.pending_units, p.sold_units) for p in changelist_rows(response)}
     assert rows == {"BUSY-1": (5, 2, 3), "LOW-1": (4, 0, 0), "EMPTY-1": (0, 0, 0)}
     html = response.content.decode().lower()
     assert "held (pending)" in html and "sold (paid)" in html
@@ -110,7 +110,7 @@ def test_admin_product_search_and_filter_together_keep_the_columns(admin_client,
     response = admin_client.get(PRODUCTS, {"q": "BUSY", "stock_level": "low"})
 
     rows = changelist_rows(response)
-    assert [(p.sku, p.stock, p.held_units, p.sold_units) for p in rows] == [("BUSY-1", 5, 2, 3)]
+    assert [(p.sku, p.stock, p.pending_units, p.sold_units) for p in rows] == [("BUSY-1", 5, 2, 3)]
 
 
 def test_admin_restock_action_goes_through_services(admin_client, stocked):
