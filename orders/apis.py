@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
@@ -23,7 +23,7 @@ from core.params import choice_param
 from core.views import ShopAPIView
 from orders import selectors, services
 from orders.exceptions import UnknownProducts
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus
 
 MAX_LINES = 100
 MAX_LINE_QUANTITY = 1000
@@ -53,9 +53,8 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "cancelled_at",
         ]
 
-    @staticmethod
-    def get_items(order: Order) -> list[dict]:
-        lines = getattr(order, "lines_in_order", None)
+    def get_items(self, order: Order) -> list[dict]:
+        lines = self.context.get("lines", {}).get(order.pk)
         if lines is None:
             lines = order.lines.all()
         return OrderLineOutputSerializer(lines, many=True).data
@@ -166,17 +165,21 @@ def idempotency_key(request) -> str | None:
     return key
 
 
-def orders_data(orders: Iterable[Order]) -> list[dict[str, Any]]:
+def orders_data(
+    orders: Iterable[Order], *, lines: dict[int, list[OrderLine]] | None = None
+) -> list[dict[str, Any]]:
     """What OrderOutputSerializer(orders, many=True).data gives, without DRF's per-field work
-    (a tenth of an order's CPU, profiled); a test holds the two equal."""
+    (a tenth of an order's CPU, profiled); a test holds the two equal. `lines` maps an order id
+    to lines the caller holds already (order_place's), so they are not read again."""
+    lines = lines or {}
     when = datetime_formatter()
     if when is None:
-        return list(OrderOutputSerializer(orders, many=True).data)
+        return list(OrderOutputSerializer(orders, many=True, context={"lines": lines}).data)
     result = []
     for order in orders:
-        lines = getattr(order, "lines_in_order", None)
-        if lines is None:
-            lines = order.lines.all()
+        order_lines = lines.get(order.pk)
+        if order_lines is None:
+            order_lines = order.lines.all()
         result.append(
             {
                 "id": order.pk,
@@ -188,7 +191,7 @@ def orders_data(orders: Iterable[Order]) -> list[dict[str, Any]]:
                         "quantity": line.quantity,
                         "unit_price": money(line.unit_price),
                     }
-                    for line in lines
+                    for line in order_lines
                 ],
                 "total": money(order.total),
                 "created_at": when(order.created_at),
@@ -200,8 +203,11 @@ def orders_data(orders: Iterable[Order]) -> list[dict[str, Any]]:
     return result
 
 
-def order_response(order: Order, code: int = status.HTTP_200_OK) -> Response:
-    return Response(orders_data([order])[0], status=code)
+def order_response(
+    order: Order, code: int = status.HTTP_200_OK, *, lines: list[OrderLine] | None = None
+) -> Response:
+    held = {order.pk: lines} if lines is not None else None
+    return Response(orders_data([order], lines=held)[0], status=code)
 
 
 class OrderListApi(ShopAPIView):
@@ -247,7 +253,7 @@ class OrderListApi(ShopAPIView):
             )
         except UnknownProducts as exc:
             raise ValidationError(unknown_product_details(request.data, exc.product_ids)) from None
-        response = order_response(placed.order, status.HTTP_201_CREATED)
+        response = order_response(placed.order, status.HTTP_201_CREATED, lines=placed.lines)
         if placed.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
@@ -268,10 +274,7 @@ class OrderPayApi(ShopAPIView):
     @extend_schema(request=None, responses={200: OrderOutputSerializer, **ERROR_RESPONSES})
     def post(self, request, order_id: int):
         order = selectors.order_get(user=request.user, order_id=order_id)
-        if order.customer_id != request.user.pk:
-            # Staff see every order, but only its customer pays for it.
-            raise PermissionDenied("Only the customer who placed an order can pay for it.")
-        return order_response(services.order_pay(order=order))
+        return order_response(services.order_pay(order=order, payer=request.user))
 
 
 class OrderCancelApi(ShopAPIView):

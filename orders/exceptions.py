@@ -13,6 +13,18 @@ class OrderNotPayable(ShopError):
         )
 
 
+class OrderNotYours(ShopError):
+    """Paying someone else's order; the same 403 shape as any permission refusal."""
+
+    code = "permission_denied"
+    status_code = 403
+    default_message = "Only the customer who placed an order can pay for it."
+
+    def __init__(self, *, order_id: int):
+        self.order_id = order_id
+        super().__init__()
+
+
 class OrderNotCancellable(ShopError):
     code = "order_not_cancellable"
     status_code = 409

@@ -23,6 +23,7 @@ from orders.exceptions import (
     IdempotencyKeyReused,
     OrderNotCancellable,
     OrderNotPayable,
+    OrderNotYours,
     UnknownProducts,
 )
 from orders.models import Order, OrderLine, OrderStatus
@@ -32,7 +33,13 @@ from orders.selectors import order_with_lines
 @dataclass(frozen=True)
 class PlacedOrder:
     order: Order
+    # The order's lines in ascending product id, each with its product (sku, price) loaded.
+    lines: list[OrderLine]
     replayed: bool
+
+    @classmethod
+    def replay(cls, order: Order) -> "PlacedOrder":
+        return cls(order, lines=list(order.lines.all()), replayed=True)
 
 
 def request_digest(body: Any) -> str:
@@ -72,7 +79,7 @@ def order_place(
     if idempotency_key:
         replayed = _replay(customer=customer, idempotency_key=idempotency_key, digest=digest)
         if replayed is not None:
-            return PlacedOrder(replayed, replayed=True)
+            return PlacedOrder.replay(replayed)
 
     quantities = merge_lines(lines)
     products = Product.objects.only("id", "sku", "price").in_bulk(list(quantities))
@@ -109,17 +116,20 @@ def order_place(
         if idempotency_key:
             replayed = _replay(customer=customer, idempotency_key=idempotency_key, digest=digest)
             if replayed is not None:
-                return PlacedOrder(replayed, replayed=True)
+                return PlacedOrder.replay(replayed)
         # Or a product was deleted between our read and our insert.
         gone = sorted(set(quantities) - set(Product.objects.in_bulk(list(quantities))))
         if gone:
             raise UnknownProducts(gone) from None
         raise
-    order.lines_in_order = order_lines
-    return PlacedOrder(order, replayed=False)
+    return PlacedOrder(order, lines=order_lines, replayed=False)
 
 
-def order_pay(*, order: Order) -> Order:
+def order_pay(*, order: Order, payer: AbstractBaseUser) -> Order:
+    """Pay a pending order within its hold. Only its customer pays (staff see every order but
+    pay none of theirs): raises OrderNotYours, or OrderNotPayable once it is not pending."""
+    if order.customer_id != payer.pk:
+        raise OrderNotYours(order_id=order.pk)
     now = timezone.now()
     paid = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING, expires_at__gt=now).update(
         status=OrderStatus.PAID, paid_at=now

@@ -40,7 +40,7 @@ def stocked(customer, make_product):
     empty = make_product(stock=0, sku="EMPTY-1", name="Empty")
     held = order_services.order_place(customer=customer, lines=[(busy.pk, 2)]).order
     sold = order_services.order_place(customer=customer, lines=[(busy.pk, 3)]).order
-    order_services.order_pay(order=sold)
+    order_services.order_pay(order=sold, payer=customer)
     return {"busy": busy, "low": low, "empty": empty, "held": held, "sold": sold}
 
 

@@ -230,7 +230,7 @@ def test_order_pay_cancel_and_expire_race_has_exactly_one_winner(shoppers, racer
         later = timezone.now() + timedelta(hours=1)
 
         contenders = [
-            ("pay", partial(order_services.order_pay, order=order)),
+            ("pay", partial(order_services.order_pay, order=order, payer=shoppers[0])),
             ("cancel", partial(order_services.order_cancel, order=order)),
             ("expire", partial(order_services.orders_expire_due, now=later)),
         ] * 2

@@ -112,11 +112,11 @@ class ShopMachine(RuleBasedStateMachine):
     def pay(self, order_id: int) -> None:
         order = Order.objects.get(pk=order_id)
         if self.status[order_id] == PENDING:
-            assert order_services.order_pay(order=order).status == PAID
+            assert order_services.order_pay(order=order, payer=order.customer).status == PAID
             self.status[order_id] = PAID
             return
         try:
-            order_services.order_pay(order=order)
+            order_services.order_pay(order=order, payer=order.customer)
         except OrderNotPayable as exc:
             assert exc.details["status"] == self.status[order_id]
         else:

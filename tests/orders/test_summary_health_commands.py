@@ -36,7 +36,7 @@ def shop_with_orders(customer, make_product):
         return order_services.order_place(customer=customer, lines=[(product.pk, quantity)]).order
 
     place(1)  # stays pending
-    order_services.order_pay(order=place(2))
+    order_services.order_pay(order=place(2), payer=customer)
     order_services.order_cancel(order=place(3))
     expired = place(1, pens)
     Order.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))

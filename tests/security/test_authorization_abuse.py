@@ -58,7 +58,7 @@ def victims_orders(customer, make_product):
     for status in OrderStatus.values:
         order = order_services.order_place(customer=customer, lines=[(product.pk, 2)]).order
         ids[status] = order.pk
-    order_services.order_pay(order=Order.objects.get(pk=ids["paid"]))
+    order_services.order_pay(order=Order.objects.get(pk=ids["paid"]), payer=customer)
     order_services.order_cancel(order=Order.objects.get(pk=ids["cancelled"]))
     Order.objects.filter(pk=ids["expired"]).update(expires_at=timezone.now() - timedelta(1))
     order_services.orders_expire_due()
