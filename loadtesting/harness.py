@@ -36,6 +36,7 @@ from loadtesting.scenarios import (
     probe_scenario,
     resolve,
 )
+from loadtesting.server import port_is_free
 from loadtesting.target import (
     ResourceSampler,
     Server,
@@ -44,7 +45,6 @@ from loadtesting.target import (
     health,
     http_json,
     normalise_host,
-    port_is_free,
     require_listening,
     require_reachable,
     server_pid_for,
@@ -285,15 +285,14 @@ class Harness:
         database = describe_database()
         if options.host is None:
             self.server = Server(output=self.children, workers=options.server_workers)
-            self.server.start()
-            logger.info(
-                "started gunicorn, pid %s, port %s", self.server.root_pid(), self.server.port
-            )
             try:
-                self.server.wait_healthy()
+                self.server.start()
             except CannotRun:
                 self.log.copy_children("server output")
                 raise
+            logger.info(
+                "started gunicorn, pid %s, port %s", self.server.root_pid(), self.server.port
+            )
             target = Target(
                 self.server.url, True, database, self.server.root_pid(), options.server_workers
             )

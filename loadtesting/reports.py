@@ -9,26 +9,18 @@ The HTML and CSV reports are Locust's own and are written by the runner.
 """
 
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from loadtesting import memory
 from loadtesting.exit_codes import FAILED, OVERSOLD, PASSED
+from loadtesting.percentiles import percentile
 from loadtesting.recorder import FAILURE, STOCK_OUT
 from loadtesting.scenarios import MIN_ENDPOINT_SAMPLES, Thresholds
 
 REGRESSION_LIMIT_PCT = 20.0
 TOTAL = "Aggregated"
-
-
-def percentile(sorted_values: list[float], percent: float) -> float:
-    """Nearest rank: the smallest value with at least `percent` % of the values at or below it."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def _figures(samples: list, steady: list, steady_seconds: float) -> dict:
@@ -43,9 +35,9 @@ def _figures(samples: list, steady: list, steady_seconds: float) -> dict:
         "error_rate_pct": round(failures / requests * 100, 3) if requests else 0.0,
         "steady_requests": len(times),
         "avg_ms": round(sum(times) / len(times), 2) if times else 0.0,
-        "p50_ms": round(percentile(times, 50), 2),
-        "p95_ms": round(percentile(times, 95), 2),
-        "p99_ms": round(percentile(times, 99), 2),
+        "p50_ms": round(percentile(times, 50), 2) if times else 0.0,
+        "p95_ms": round(percentile(times, 95), 2) if times else 0.0,
+        "p99_ms": round(percentile(times, 99), 2) if times else 0.0,
         "max_ms": round(times[-1], 2) if times else 0.0,
         "rps": round(len(times) / steady_seconds, 2) if steady_seconds > 0 else 0.0,
     }

@@ -60,6 +60,7 @@ from loadtesting.scenarios import (  # noqa: E402
     Scenario,
     format_timespan,
 )
+from loadtesting.server import free_port  # noqa: E402
 from loadtesting.users import RACE_BARRIER, RaceUser, ShopUser, configure  # noqa: E402
 
 logger = logging.getLogger("loadtest")
@@ -139,12 +140,6 @@ class StopFlag:
     def __exit__(self, *_exc) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host if host not in ("*", "0.0.0.0") else "", 0))
-        return sock.getsockname()[1]
 
 
 def _locust_parser():

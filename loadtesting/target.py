@@ -6,13 +6,10 @@ stopped as a whole, also after Ctrl-C. With --host only loopback addresses are a
 --allow-remote is given.
 """
 
-import ipaddress
 import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +24,8 @@ from django.db import connection
 
 from loadtesting import memory
 from loadtesting.exit_codes import CannotRun
-from loadtesting.processes import deferred_signals, spawn, stop_group
+from loadtesting.processes import deferred_signals
+from loadtesting.server import GunicornServer, ServerError, is_loopback
 
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 15.0
@@ -52,37 +50,6 @@ def database_line(db: dict) -> str:
     return f"{db['engine']} {db['name']}{where}"
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def is_loopback(hostname: str) -> bool:
-    """True when every address the name resolves to is a loopback address."""
-    if hostname.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(hostname, None)
-    except OSError:
-        raise CannotRun(f"Cannot resolve the host name {hostname!r}.") from None
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
-
-
 def normalise_host(url: str, *, allow_remote: bool) -> str:
     """A base URL (scheme://host[:port]) that the safety rules accept, or CannotRun."""
     parts = urlsplit(url.strip())
@@ -95,6 +62,10 @@ def normalise_host(url: str, *, allow_remote: bool) -> str:
     except ValueError:
         raise CannotRun(f"--host has an invalid port: {url!r}.") from None
     if not allow_remote and not is_loopback(parts.hostname):
+        try:
+            socket.getaddrinfo(parts.hostname, None)
+        except (OSError, UnicodeError):
+            raise CannotRun(f"Cannot resolve the host name {parts.hostname!r}.") from None
         raise CannotRun(
             f"{parts.hostname} is not a loopback address; "
             "pass --allow-remote to load a remote host."
@@ -183,71 +154,46 @@ def require_listening(base_url: str, *, timeout: float = 5.0) -> None:
         raise CannotRun(f"Cannot reach {base_url}: {exc.strerror or exc}.") from None
 
 
-@dataclass
 class Server:
-    """gunicorn started by the harness; `stop()` is safe to call more than once."""
+    """gunicorn started by the harness (loadtesting.server); `stop()` is safe to call again."""
 
-    output: Path  # where gunicorn's stdout and stderr go
-    workers: int = 4
-    port: int = 0
-    process: subprocess.Popen | None = None
+    def __init__(self, output: Path, workers: int = 4) -> None:
+        self.output = output  # where gunicorn's stdout and stderr go
+        self.workers = workers
+        self.gunicorn: GunicornServer | None = None
+
+    def start(self) -> None:
+        try:
+            self.gunicorn = GunicornServer.start(
+                app="shop.wsgi",
+                cwd=settings.BASE_DIR,
+                env=os.environ,
+                workers=self.workers,
+                timeout=SERVER_START_TIMEOUT_S,
+                log_path=self.output,
+            )
+        except ServerError as exc:
+            raise CannotRun(
+                f"The server did not start: {exc} (its output is in the run's log)."
+            ) from None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.gunicorn.url
 
-    def start(self) -> None:
-        self.port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(settings.BASE_DIR / "gunicorn.conf.py"),
-            "--no-control-socket",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "shop.wsgi",
-        ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with open(self.output, "ab") as sink, deferred_signals():
-            self.process = spawn(
-                command,
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_healthy(self, timeout: float = SERVER_START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            code = self.process.poll()
-            if code is not None:
-                raise CannotRun(
-                    f"The server did not start: gunicorn exited with status {code} "
-                    f"(its output is in the run's log)."
-                )
-            result = health(self.url, timeout=2.0)
-            if result["ok"]:
-                return
-            last = result["reason"]
-            gevent.sleep(0.2)
-        raise CannotRun(f"The server did not become healthy within {timeout:.0f} s ({last}).")
+    @property
+    def port(self) -> int:
+        return self.gunicorn.port
 
     def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is not None:
+        server, self.gunicorn = self.gunicorn, None
+        if server is not None:
             # After the audit nothing is in flight: gunicorn's quick shutdown (SIGINT) will do.
             with deferred_signals():  # a second Ctrl-C must not leave the server running
-                stop_group(process, SERVER_STOP_TIMEOUT_S, signal.SIGINT)
+                server.stop(signal.SIGINT, SERVER_STOP_TIMEOUT_S)
 
     def root_pid(self) -> int | None:
-        return self.process.pid if self.process else None
+        return self.gunicorn.pid if self.gunicorn else None
 
 
 def server_pid_for(base_url: str) -> int | None:

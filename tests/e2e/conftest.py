@@ -1,19 +1,18 @@
 """Fixtures shared by the end-to-end harness tests."""
 
-import os
-
 import pytest
+
+from loadtesting.server import scrubbed_env
+
+# The backing services whoever runs the tests chose (the CI's PostgreSQL, say) are kept.
+KEPT = ("DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX")
 
 
 @pytest.fixture
 def env(tmp_path) -> dict:
-    """The subprocess environment: no stray Locust settings, a database of the test's own."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LOADTEST_", "LOCUST_"))
-    }
+    """The subprocess environment: no stray Locust or shop settings, a database of the test's own
+    (SQLite under tmp_path unless DATABASE_URL is set)."""
+    env = scrubbed_env(keep=KEPT)
     if not env.get("DATABASE_URL"):
         env["SQLITE_PATH"] = str(tmp_path / "db.sqlite3")
-    env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -8,9 +8,7 @@ Latency thresholds are loose: the verdict's arithmetic is what is tested, not th
 """
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from loadtesting.server import GunicornServer, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -233,7 +233,7 @@ def test_workers_run_distributed(env, results):
 
 def test_interactive_audits_and_reports_when_stopped_in_the_web_ui(env, results):
     # given: the web UI on a free port
-    port = _free_port()
+    port = free_port()
     ui = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [PYTHON, "manage.py", "loadtest", "interactive", "--web-port", str(port),
@@ -276,33 +276,17 @@ def _wait_for(url: str, process: subprocess.Popen) -> None:
             time.sleep(0.3)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(env, tmp_path):
     """The brief's terminal 1: the shop under gunicorn on the test's database."""
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, timeout=120
     )
-    port = _free_port()
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "shop.wsgi"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(f"{url}/health", process)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
-        log.close()
+    with GunicornServer.start(
+        cwd=ROOT, env=env, workers=2, log_path=tmp_path / "server.log", timeout=120
+    ) as gunicorn:
+        yield gunicorn.url
+        gunicorn.stop(signal.SIGINT)
 
 
 def test_prepare_then_plain_locust_then_host_then_clean(env, results, tmp_path, server):
