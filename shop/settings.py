@@ -2,34 +2,53 @@
 
 DATABASE_URL selects PostgreSQL (psycopg 3); without it an embedded SQLite file is used, tuned for
 concurrent writers (WAL, IMMEDIATE transactions, a busy timeout).
+
+The environment is parsed by environs (typed values, one clear error naming the variable), which
+hands DATABASE_URL to dj-database-url. A bad value raises ImproperlyConfigured or environs'
+EnvError here; manage.py and gunicorn.conf.py turn either into one line on stderr (shop/startup.py).
+Importing this module creates nothing on disk.
 """
 
+import importlib.util
 import os
+import re
+import warnings
 from pathlib import Path
 
-import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from environs import Env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
+env = Env()  # eager: the first bad variable stops the import with its name in the message
+
+
+def is_set(name: str) -> bool:
+    """An empty variable (`FOO=` in a compose file) counts as unset, so its default applies."""
+    return bool(os.environ.get(name, "").strip())
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in TRUE_WORDS
+    """1/true/yes/on or 0/false/no/off (any case); anything else is an error naming `name`."""
+    return env.bool(name) if is_set(name) else default
 
 
 def env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    return env.int(name) if is_set(name) else default
+
+
+def env_str(name: str, default: str = "") -> str:
+    return env.str(name).strip() if is_set(name) else default
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    """A comma-separated list, items stripped, empty items dropped."""
+    items = env.list(name) if is_set(name) else default.split(",")
+    return [item.strip() for item in items if item.strip()]
 
 
 # The development default is deliberately marked insecure so that `check --deploy` flags it.
-SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "django-insecure-development-key-set-SECRET_KEY-in-production"
-)
+SECRET_KEY = env_str("SECRET_KEY", "django-insecure-development-key-set-SECRET_KEY-in-production")
 DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 VERSION = "1.0.0"
@@ -89,16 +108,50 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 
-SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"))
+SQLITE_PATH = Path(env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")))
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 2)  # seconds; well under gunicorn's timeout
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000)
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
 SQLITE_BUSY_TIMEOUT = env_int("SQLITE_BUSY_TIMEOUT", 5)  # seconds
 
-if os.environ.get("DATABASE_URL"):
-    default_db = dj_database_url.parse(
-        os.environ["DATABASE_URL"], conn_max_age=600, conn_health_checks=True
-    )
+# The engines the shop is built and tested for, and the module each needs.
+DATABASE_DRIVERS = {
+    "django.db.backends.postgresql": ("PostgreSQL", ("psycopg", "psycopg2"), "psycopg[binary]"),
+    "django.db.backends.sqlite3": ("SQLite", ("sqlite3",), "a Python built with sqlite3"),
+}
+DATABASE_URL_HELP = (
+    "use postgres://user:password@host:5432/name, or leave DATABASE_URL unset for the embedded"
+    " SQLite file at SQLITE_PATH"
+)
+
+
+def database_from_url(url: str) -> dict:
+    """DATABASE_URL as Django's database dict; ImproperlyConfigured, never echoing the URL
+    (it may hold a password), when it is no URL, names an engine the shop does not run on or
+    one whose driver is not installed."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    try:
+        db = env.dj_db_url("DATABASE_URL", conn_max_age=600, conn_health_checks=True)
+    except Exception:  # environs' EnvError, or dj-database-url's own on odd input
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL: {DATABASE_URL_HELP}."
+        ) from None
+    if db["ENGINE"] not in DATABASE_DRIVERS:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL scheme {scheme}:// is not supported (the shop runs on PostgreSQL or"
+            f" SQLite): {DATABASE_URL_HELP}."
+        )
+    name, modules, install = DATABASE_DRIVERS[db["ENGINE"]]
+    if not any(importlib.util.find_spec(module) for module in modules):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is {name}, but its driver is not installed: pip install {install}"
+            " (requirements/base.txt)."
+        )
+    return db
+
+
+if is_set("DATABASE_URL"):
+    default_db = database_from_url(env_str("DATABASE_URL"))
     if default_db["ENGINE"] == "django.db.backends.postgresql":
         default_db.setdefault("OPTIONS", {})
         default_db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
@@ -122,7 +175,7 @@ else:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
         # Thread races need a real file: the in-memory shared-cache database uses table locks.
-        "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test_db.sqlite3"))},
+        "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(BASE_DIR / "test_db.sqlite3"))},
     }
 
 DATABASES = {"default": default_db}
@@ -130,13 +183,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (login throttling, product pages) --------------------------------------------------
 
-if os.environ.get("REDIS_URL"):
+REDIS_URL = env_str("REDIS_URL", "")
+
+if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's backend, with one redis client per pool instead of one per call.
+            # Django's backend, with one redis client per pool instead of one per call. Not
+            # django-redis: interleaved get/set round trips against a local Redis measured this
+            # one 1-9 % faster (71 vs 72, 107 vs 117, 127 vs 131 µs), and it is one package less.
             "BACKEND": "core.redis_cache.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "shop"),
             "TIMEOUT": 300,
             # An unreachable Redis must fail fast (a login answers 503), never hang a worker.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -160,11 +217,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Serve admin and API-docs assets straight from the apps, so a fresh clone needs no collectstatic
-# (deployments still run it, and then STATIC_ROOT is used).
+# (deployments still run it, and then STATIC_ROOT is used). Until collectstatic has made
+# STATIC_ROOT, WhiteNoise warns that it is missing: expected here, so not said.
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT.mkdir(exist_ok=True)
+warnings.filterwarnings("ignore", message=f"No directory at: {re.escape(str(STATIC_ROOT))}")
 
 # --- Request limits and security --------------------------------------------------------------
 
@@ -189,19 +247,17 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 15)
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
-LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "10/min")
+LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "10/min")
 # Product reads are cached this long at most, and invalidated by every product write once it
 # commits (inventory/cache.py), so this bounds staleness only while the cache cannot be written.
 # Only with a cache that every worker shares.
-PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 10 if os.environ.get("REDIS_URL") else 0)
+PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 10 if REDIS_URL else 0)
 # Each worker answers an anonymous product page it has just served again for this long without
 # asking the cache (core/page_cache.py): such a page may be this much older than a write.
 PRODUCT_PAGE_MEMO_MS = env_int("PRODUCT_PAGE_MEMO_MS", 100 if PRODUCT_CACHE_SECONDS > 0 else 0)
 # Token → user lookups are cached this long at most; logout, deactivation and any change of the
 # user or token invalidate at once (accounts/token_cache.py). Also only with a shared cache.
-AUTH_TOKEN_CACHE_SECONDS = env_int(
-    "AUTH_TOKEN_CACHE_SECONDS", 60 if os.environ.get("REDIS_URL") else 0
-)
+AUTH_TOKEN_CACHE_SECONDS = env_int("AUTH_TOKEN_CACHE_SECONDS", 60 if REDIS_URL else 0)
 
 # --- REST framework ---------------------------------------------------------------------------
 
@@ -237,8 +293,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging ----------------------------------------------------------------------------------
 
-LOG_FILE = os.environ.get("LOG_FILE", "")
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_FILE = env_str("LOG_FILE", "")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 
 _log_handlers: dict[str, dict] = {
     "console": {
