@@ -1,6 +1,6 @@
 import sys
 
-from benchmarks.runner import main
+from benchmarks.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

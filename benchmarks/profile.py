@@ -7,11 +7,15 @@ only threads that are not idle, so a worker waiting in accept() does not count, 
 for the database does: read the shares as wall time of busy workers, not as pure CPU.
 """
 
+import contextlib
 import re
+import shutil
+import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>.*?):(?P<line>\d+)\)$")
 
@@ -130,6 +134,68 @@ def summarize(lines: Iterable[str], top: int = 25) -> ProfileSummary:
         stages=[(name, count / total) for name, count in stages.most_common()],
         layers=[(name, count / total) for name, count in layers.most_common()],
     )
+
+
+@dataclass
+class Recording:
+    """What one phase's py-spy left: the summary, or why there is none."""
+
+    raw: Path
+    summary: str | None = None
+    error: str | None = None
+
+
+@contextlib.contextmanager
+def recording(pid: int, *, mode: str, raw: Path, duration: int) -> Iterator[Recording]:
+    """py-spy on a gunicorn master and its workers while the block runs (a phase's load);
+    mode "cpu" samples only threads holding the GIL, "wall" every busy thread."""
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    command = [pyspy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
+    if mode == "cpu":
+        command.append("--gil")
+    command += ["--rate", "100", "--format", "raw", "--output", str(raw)]
+    command += ["--duration", str(duration)]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    result = Recording(raw)
+    try:
+        yield result
+    finally:
+        try:
+            recorder.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
+            recorder.wait()
+    if raw.exists():
+        with open(raw) as handle:
+            result.summary = summarize(handle).format()
+    else:
+        result.error = recorder.stderr.read().decode(errors="replace")[-200:]
+
+
+class Profiler:
+    """--profile for a run: one py-spy recording per phase, summaries kept by phase name."""
+
+    def __init__(self, mode: str | None, json_out: Path, duration: int):
+        self.mode = mode
+        self.json_out = json_out
+        self.duration = duration
+        self.summaries: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def phase(self, name: str, pid: int | None) -> Iterator[None]:
+        """Record the server during the block when profiling was asked for and pid is known."""
+        if not self.mode or pid is None:
+            yield
+            return
+        raw = self.json_out.with_name(f"{self.json_out.stem}_{name}.pyspy.txt")
+        with recording(pid, mode=self.mode, raw=raw, duration=self.duration) as recorded:
+            yield
+        if recorded.summary is None:
+            print(f"   py-spy recorded nothing: {recorded.error}", flush=True)
+            return
+        self.summaries[name] = recorded.summary
+        print(f"{recorded.summary}\n   raw stacks: {raw}", flush=True)
 
 
 if __name__ == "__main__":

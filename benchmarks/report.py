@@ -1,11 +1,10 @@
-"""The benchmark's pure parts: reading Locust and pgbench output, ratios, goals, the table, JSON.
+"""The benchmark's figures: the Phase record, ratios, goals, the tables, the JSON report.
 
 Nothing here starts a process, imports Django or imports Locust, so the tests can import it.
 """
 
 import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,10 @@ from typing import Any
 # Which ceiling each service figure is a fraction of.
 HTTP_CEILING = "bare_wsgi"
 DB_CEILING = "pgbench_hot"
+# The order's SQL through psycopg under the same gunicorn (benchmarks/floor_wsgi.py).
+FLOOR = "python_floor"
+FLOOR_GOAL = 2.5  # issue 9: the shop's order <= 2.5 x the floor's CPU per request
+ORDER_CPU_PHASES = ("orders_hot", "orders_spread")
 
 
 @dataclass
@@ -52,117 +55,6 @@ class Phase:
         return data
 
 
-# --- Percentiles ---------------------------------------------------------------------------------
-
-
-def histogram_percentile(histogram: Mapping[float, int], fraction: float) -> float | None:
-    """Locust's own percentile over its rounded response-time histogram ({ms: count})."""
-    total = sum(histogram.values())
-    if not total:
-        return None
-    wanted = int(total * fraction)
-    seen = 0
-    for response_time in sorted(histogram, reverse=True):
-        seen += histogram[response_time]
-        if total - seen <= wanted:
-            return float(response_time)
-    return float(min(histogram))
-
-
-def exact_percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of raw samples."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return float(ordered[rank - 1])
-
-
-# --- Locust --------------------------------------------------------------------------------------
-
-
-def locust_stats(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Aggregate the entries of `locust --json-file` into one figure, keeping per-endpoint rows.
-
-    RPS is requests over the span from the first user's start to the last request, as Locust
-    computes it for its own Aggregated line.
-    """
-    histogram: dict[float, int] = {}
-    requests = failures = 0
-    starts: list[float] = []
-    ends: list[float] = []
-    endpoints = []
-    for entry in entries:
-        entry_hist = {float(ms): int(n) for ms, n in entry.get("response_times", {}).items()}
-        for ms, n in entry_hist.items():
-            histogram[ms] = histogram.get(ms, 0) + n
-        requests += int(entry.get("num_requests", 0))
-        failures += int(entry.get("num_failures", 0))
-        span = None
-        if entry.get("start_time") and entry.get("last_request_timestamp"):
-            starts.append(float(entry["start_time"]))
-            ends.append(float(entry["last_request_timestamp"]))
-            span = float(entry["last_request_timestamp"]) - float(entry["start_time"])
-        endpoints.append(
-            {
-                "name": f"{entry.get('method', '')} {entry.get('name', '')}".strip(),
-                "requests": int(entry.get("num_requests", 0)),
-                "failures": int(entry.get("num_failures", 0)),
-                "rps": round(entry["num_requests"] / span, 1) if span else None,
-                "p50_ms": histogram_percentile(entry_hist, 0.50),
-                "p95_ms": histogram_percentile(entry_hist, 0.95),
-                "p99_ms": histogram_percentile(entry_hist, 0.99),
-            }
-        )
-    span = (max(ends) - min(starts)) if starts else 0.0
-    return {
-        "requests": requests,
-        "failures": failures,
-        "rps": requests / span if span > 0 else None,
-        "p50_ms": histogram_percentile(histogram, 0.50),
-        "p95_ms": histogram_percentile(histogram, 0.95),
-        "p99_ms": histogram_percentile(histogram, 0.99),
-        "endpoints": endpoints,
-    }
-
-
-def locust_failures(rows: Iterable[Mapping[str, Any]], limit: int = 5) -> dict[str, int]:
-    """The most frequent failure messages from Locust's failures CSV rows."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        key = f"{row.get('Method', '')} {row.get('Name', '')}: {row.get('Error', '')}".strip()
-        counts[key[:200]] = counts.get(key[:200], 0) + int(row.get("Occurrences", 0) or 0)
-    top = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:limit]
-    return dict(top)
-
-
-# --- pgbench -------------------------------------------------------------------------------------
-
-
-def pgbench_summary(stdout: str) -> dict[str, Any]:
-    """tps, processed and failed transactions from pgbench's report."""
-    result: dict[str, Any] = {"tps": None, "transactions": 0, "failed": 0}
-    for line in stdout.splitlines():
-        line = line.strip()
-        if line.startswith("tps =") and "without initial connection time" in line:
-            result["tps"] = float(line.split("=")[1].split()[0])
-        elif line.startswith("number of transactions actually processed:"):
-            result["transactions"] = int(line.split(":")[1].split("/")[0].strip())
-        elif line.startswith("number of failed transactions:"):
-            result["failed"] = int(line.split(":")[1].split()[0])
-    return result
-
-
-def pgbench_latencies_ms(lines: Iterable[str]) -> list[float]:
-    """Per-transaction latencies from pgbench's -l logs (`client tx latency_us script epoch us`)."""
-    latencies = []
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 3 and parts[2].isdigit():
-            latencies.append(int(parts[2]) / 1000.0)
-    return latencies
-
-
 # --- Ratios, goals -------------------------------------------------------------------------------
 
 
@@ -194,75 +86,152 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f} %"
 
 
+def _products_goal(by_name: dict[str, Phase]) -> Goal:
+    products = by_name.get("products_list")
+    if products is None or products.ratio is None:
+        return Goal("GET /products/ vs bare WSGI", ">= 60 %", "-", "skipped")
+    status = "met" if products.ratio >= 0.60 else "not met"
+    return Goal("GET /products/ vs bare WSGI", ">= 60 %", _pct(products.ratio), status)
+
+
+def _hot_orders_goal(by_name: dict[str, Phase], invariant_ok: bool | None) -> Goal:
+    hot = by_name.get("orders_hot")
+    if hot is None or hot.ratio is None:
+        return Goal("hot-row POST /orders/ vs pgbench", ">= 50 %", "-", "skipped")
+    met = hot.ratio >= 0.50 and invariant_ok is True and hot.failures == 0
+    measured = f"{_pct(hot.ratio)}, invariant {'ok' if invariant_ok else 'BROKEN'}"
+    if hot.failures:
+        measured += f", {hot.failures} errors"
+    return Goal(
+        "hot-row POST /orders/ vs pgbench",
+        ">= 50 %, invariant intact",
+        measured,
+        "met" if met else "not met",
+    )
+
+
+def _floor_goal(phases: list[Phase]) -> Goal:
+    """The shop's order CPU per request against the Python floor's: spread orders (the floor's
+    own load), else the hot row."""
+    name, target = "POST /orders/ server CPU vs Python floor", f"<= {FLOOR_GOAL:g} x"
+    rows = {row.name: row for row in order_cpu_ratios(phases)}
+    row = rows.get("orders_spread") or rows.get("orders_hot")
+    if row is None or row.of_floor is None:
+        return Goal(name, target, "-", "skipped")
+    measured = f"{row.of_floor:.2f} x ({row.title})"
+    return Goal(name, target, measured, "met" if row.of_floor <= FLOOR_GOAL else "not met")
+
+
+def _mix_goal(by_name: dict[str, Phase]) -> Goal:
+    mix = by_name.get("standard_mix")
+    if mix is None or mix.rps is None:
+        return Goal("standard mix (auth, 50 users)", ">= 600 req/s", "-", "skipped")
+    met = mix.rps >= 600 and (mix.p95_ms or 0) < 100 and mix.failures == 0
+    measured = f"{mix.rps:.0f} req/s, p95 {_ms(mix.p95_ms)} ms, {mix.failures} errors"
+    return Goal(
+        f"standard mix (auth, {mix.users} users)",
+        ">= 600 req/s, p95 < 100 ms, no errors",
+        measured,
+        "met" if met else "not met",
+    )
+
+
+def _harness_goal(harness_ratio: float | None, harness_skipped: str | None) -> Goal:
+    name = "loadtest custom vs plain locust (bare app)"
+    if harness_ratio is None:
+        reason = harness_skipped or "-"
+        return Goal(
+            name, ">= 90 %", reason if len(reason) <= 90 else reason[:87] + "...", "skipped"
+        )
+    status = "met" if harness_ratio >= 0.90 else "not met"
+    return Goal(name, ">= 90 %", _pct(harness_ratio), status)
+
+
 def evaluate_goals(
     phases: list[Phase],
     invariant_ok: bool | None,
     harness_ratio: float | None,
     harness_skipped: str | None = None,
 ) -> list[Goal]:
-    """The issue's goals, judged on this run's figures."""
+    """The issues' goals, judged on this run's figures."""
     by_name = {phase.name: phase for phase in phases}
-    goals = []
+    return [
+        _products_goal(by_name),
+        _hot_orders_goal(by_name, invariant_ok),
+        _floor_goal(phases),
+        _mix_goal(by_name),
+        _harness_goal(harness_ratio, harness_skipped),
+    ]
 
-    products = by_name.get("products_list")
-    if products is None or products.ratio is None:
-        goals.append(Goal("GET /products/ vs bare WSGI", ">= 60 %", "-", "skipped"))
-    else:
-        status = "met" if products.ratio >= 0.60 else "not met"
-        goals.append(Goal("GET /products/ vs bare WSGI", ">= 60 %", _pct(products.ratio), status))
 
-    hot = by_name.get("orders_hot")
-    if hot is None or hot.ratio is None:
-        goals.append(Goal("hot-row POST /orders/ vs pgbench", ">= 50 %", "-", "skipped"))
-    else:
-        met = hot.ratio >= 0.50 and invariant_ok is True and hot.failures == 0
-        measured = f"{_pct(hot.ratio)}, invariant {'ok' if invariant_ok else 'BROKEN'}"
-        if hot.failures:
-            measured += f", {hot.failures} errors"
-        goals.append(
-            Goal(
-                "hot-row POST /orders/ vs pgbench",
-                ">= 50 %, invariant intact",
-                measured,
-                "met" if met else "not met",
+# --- Order CPU against the Python floor and pgbench ---------------------------------------------
+
+
+@dataclass
+class CpuRatio:
+    """One order phase's CPU per request, as a multiple of the floor's and of pgbench's."""
+
+    name: str
+    title: str
+    ms_per_request: float
+    of_floor: float | None
+    of_pgbench: float | None
+
+
+def order_cpu_ratios(phases: list[Phase]) -> list[CpuRatio]:
+    """The floor, pgbench and the shop's order phases that measured CPU per request, each as a
+    multiple of the floor's (server CPU) and of pgbench's (database CPU per transaction)."""
+    by_name = {phase.name: phase for phase in phases}
+
+    def measured(name: str) -> float | None:
+        phase = by_name.get(name)
+        if phase is None or phase.skipped or not phase.server_cpu_ms:
+            return None
+        return phase.server_cpu_ms
+
+    floor, pgbench = measured(FLOOR), measured(DB_CEILING)
+    rows = []
+    for name in (FLOOR, DB_CEILING, *ORDER_CPU_PHASES):
+        ms = measured(name)
+        if ms is None:
+            continue
+        rows.append(
+            CpuRatio(
+                name=name,
+                title=by_name[name].title,
+                ms_per_request=ms,
+                of_floor=ms / floor if floor else None,
+                of_pgbench=ms / pgbench if pgbench else None,
             )
         )
+    return rows
 
-    mix = by_name.get("standard_mix")
-    if mix is None or mix.rps is None:
-        goals.append(Goal("standard mix (auth, 50 users)", ">= 600 req/s", "-", "skipped"))
-    else:
-        met = mix.rps >= 600 and (mix.p95_ms or 0) < 100 and mix.failures == 0
-        measured = f"{mix.rps:.0f} req/s, p95 {_ms(mix.p95_ms)} ms, {mix.failures} errors"
-        goals.append(
-            Goal(
-                f"standard mix (auth, {mix.users} users)",
-                ">= 600 req/s, p95 < 100 ms, no errors",
-                measured,
-                "met" if met else "not met",
-            )
-        )
 
-    if harness_ratio is None:
-        reason = harness_skipped or "-"
-        goals.append(
-            Goal(
-                "loadtest custom vs plain locust (bare app)",
-                ">= 90 %",
-                reason if len(reason) <= 90 else reason[:87] + "...",
-                "skipped",
-            )
+def format_order_cpu(rows: list[CpuRatio]) -> str:
+    """The order CPU table: ms per request, x floor, x pgbench."""
+    if not rows:
+        return "order CPU per request: not measured (needs PostgreSQL and the order phases)"
+
+    def times(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f} x"
+
+    header = f"{'order CPU per request':<34}  {'ms/req':>7}  {'of floor':>9}  {'of pgbench':>10}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row.title[:34]:<34}  {row.ms_per_request:>7.2f}  {times(row.of_floor):>9}  "
+            f"{times(row.of_pgbench):>10}"
         )
-    else:
-        goals.append(
-            Goal(
-                "loadtest custom vs plain locust (bare app)",
-                ">= 90 %",
-                _pct(harness_ratio),
-                "met" if harness_ratio >= 0.90 else "not met",
-            )
-        )
-    return goals
+    lines.append("(server CPU per request; pgbench's row is PostgreSQL's CPU per transaction)")
+    return "\n".join(lines)
+
+
+def summary_line(phase: Phase) -> str:
+    """One phase's figures on one line, printed as it finishes."""
+    return (
+        f"{phase.rps or 0:.0f} req/s, p50 {phase.p50_ms} ms, p95 {phase.p95_ms} ms, "
+        f"{phase.failures} errors, server CPU {phase.server_cpu or 0:.2f} cores"
+    )
 
 
 # --- Table, JSON ---------------------------------------------------------------------------------
@@ -364,6 +333,7 @@ def build_report(
         "harness_overhead": dict(harness) if harness is not None else None,
         "goals": [goal.as_dict() for goal in goals],
         "table": format_table(phases),
+        "order_cpu": [asdict(row) for row in order_cpu_ratios(phases)],
     }
 
 

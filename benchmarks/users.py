@@ -1,23 +1,28 @@
-"""Locust users for the benchmark: one class per measured load, all FastHttpUser.
+"""Locust users for the benchmark: the harness's own users, plus what only a benchmark needs.
 
 The runner picks one class per phase on the command line
-(`locust -f benchmarks/users.py --headless ... ProductListUser`). Fixtures (tokens, product ids)
-come from the JSON file named by BENCH_FIXTURES, written by `benchmarks.seed`.
+(`locust -f benchmarks/users.py --headless ... ProductListUser`). The standard mix is the
+harness's ShopUser itself (loadtesting/users.py), signed in with the seeded tokens and a short
+think time; the throughput users below are small subclasses of it that each run one request
+with no think time, so req/s is what the server (or the generator) can do. BareUser hits the
+bare WSGI app and needs nothing of the shop.
 
-Throughput phases have no think time: each user sends its next request as soon as the last one
-answered, so req/s is what the server (or the generator) can do. The standard mix has a short
-think time, as a real client would, so its p95 means something.
+Fixtures come from the JSON file named by BENCH_FIXTURES (written by `benchmarks.seed`) and are
+handed to the harness's users through loadtesting.users.configure, as the harness's runner does.
+Without BENCH_FIXTURES (`loadtest custom --locustfile benchmarks/users.py`, which runs BareUser
+inside the harness's own process) nothing is configured here.
 """
 
 import json
 import os
 import random
-import uuid
 
 from locust import FastHttpUser, between, constant, task
 
+from loadtesting.load.users import ShopUser, configure
 
-def _fixtures() -> dict:
+
+def _bench_fixtures() -> dict:
     path = os.environ.get("BENCH_FIXTURES")
     if not path:
         return {}
@@ -25,187 +30,111 @@ def _fixtures() -> dict:
         return json.load(handle)
 
 
-FIXTURES = _fixtures()
-PRODUCT_IDS: list[int] = FIXTURES.get("product_ids", [])
-HOT_PRODUCT_ID: int | None = FIXTURES.get("hot_product_id")
+BENCH_FIXTURES = _bench_fixtures()
+HOT_PRODUCT_ID: int | None = BENCH_FIXTURES.get("hot_product_id")
 MIX_WAIT = [float(s) for s in os.environ.get("BENCH_MIX_WAIT", "0.025,0.075").split(",")]
 
 
-def _auth(token_key: str) -> dict[str, str]:
-    token = FIXTURES.get(token_key)
-    return {"Authorization": f"Token {token}"} if token else {}
+def harness_fixtures(bench: dict) -> dict:
+    """benchmarks.seed's fixtures in the shape the harness's users take (loadtesting.users)."""
+    products = list(bench.get("product_ids", ()))
+    token, staff = bench.get("customer_token"), bench.get("staff_token")
+    return {
+        "customers": [{"token": token}] if token else [],
+        "staff": {"token": staff} if staff else None,
+        "products": products,
+        "hot_products": products[:3],
+    }
 
 
-class BenchUser(FastHttpUser):
-    abstract = True
-    wait_time = constant(0)
-
-    def expect(self, response, status: int) -> None:
-        if response.status_code != status:
-            response.failure(f"{response.status_code}: {(response.text or '')[:120]}")
-        else:
-            response.success()
+if BENCH_FIXTURES:
+    configure({"fixtures": harness_fixtures(BENCH_FIXTURES)})
 
 
-class BareUser(BenchUser):
+def one_task(name: str):
+    """The user runs only its method `name`: Locust gives a subclass every task of its bases, so
+    a throughput user would otherwise run the whole mix it inherits."""
+
+    def decorate(cls):
+        cls.tasks = [getattr(cls, name)]
+        return cls
+
+    return decorate
+
+
+def expect(response, status: int) -> None:
+    """Strict: any other status is a failure (stock is huge, so a 409 is one too)."""
+    if response.status_code != status:
+        response.failure(f"{response.status_code}: {(response.text or '')[:120]}")
+    else:
+        response.success()
+
+
+class BareUser(FastHttpUser):
     """The HTTP ceiling: the bare WSGI app's fixed JSON."""
+
+    wait_time = constant(0)
 
     @task
     def bare(self):
         self.client.get("/", name="bare")
 
 
-class ProductListUser(BenchUser):
+class StandardMixUser(ShopUser):
+    """The harness's standard mix (browse ~60 %, order ~25 %, pay ~10 %, cancel ~3 %, staff ~2 %,
+    /health and /summary), signed in, with the benchmark's short think time (BENCH_MIX_WAIT)."""
+
+    wait_time = between(*MIX_WAIT)
+
+
+class ThroughputUser(ShopUser):
+    """One request over and over, no think time; fixtures as the harness's users have them."""
+
+    abstract = True
+    wait_time = constant(0)
+
+
+@one_task("first_page")
+class ProductListUser(ThroughputUser):
     """GET /products/: the first page of 50, anonymous."""
 
-    @task
-    def products(self):
+    def first_page(self):
         self.client.get("/products/", name="/products/")
 
 
-class ProductDetailUser(BenchUser):
-    @task
-    def product(self):
-        product_id = random.choice(PRODUCT_IDS)
-        self.client.get(f"/products/{product_id}", name="/products/{id}")
+@one_task("any_product")
+class ProductDetailUser(ThroughputUser):
+    """GET /products/{id} of any seeded product, anonymous."""
+
+    def any_product(self):
+        self.client.get(f"/products/{random.choice(self.products)}", name="/products/{id}")
 
 
-class HotOrderUser(BenchUser):
+@one_task("order")
+class HotOrderUser(ThroughputUser):
     """Every order takes one unit of the same product: the hot row."""
 
     label = "/orders/ (hot row)"
 
-    def on_start(self):
-        self.headers = _auth("customer_token")
-
     def product_id(self) -> int | None:
         return HOT_PRODUCT_ID
 
-    @task
     def order(self):
         with self.client.post(
             "/orders/",
             json={"product_id": self.product_id(), "quantity": 1},
-            headers=self.headers,
+            headers=self.auth,
             name=self.label,
             catch_response=True,
         ) as response:
-            self.expect(response, 201)
+            expect(response, 201)
 
 
+@one_task("order")
 class SpreadOrderUser(HotOrderUser):
     """Orders spread over every seeded product: rows rarely collide."""
 
     label = "/orders/ (spread)"
 
     def product_id(self) -> int | None:
-        return random.choice(PRODUCT_IDS)
-
-
-class StandardMixUser(BenchUser):
-    """The standard mix of loadtesting/users.py (same weights), signed in, with big stock.
-
-    Browse ~60 % (list 20, filter 15, detail 25), order ~25 % (one line 17, several 8; half the
-    lines on three hot products), pay ~10 %, cancel ~3 %, staff create/restock ~2 %, /health and
-    /summary ~1 % each. Each user pays or cancels only orders it placed; stock never runs out,
-    so any 409 is an error here.
-    """
-
-    wait_time = between(*MIX_WAIT)
-
-    def on_start(self):
-        self.headers = _auth("customer_token")
-        self.staff_headers = _auth("staff_token")
-        self.pending: list[int] = []
-        self.hot = PRODUCT_IDS[:3]
-
-    def _product(self) -> int:
-        return random.choice(self.hot if random.random() < 0.5 else PRODUCT_IDS)
-
-    @task(20)
-    def products(self):
-        page = random.randint(1, max(1, len(PRODUCT_IDS) // 50))
-        self.client.get(f"/products/?page={page}", headers=self.headers, name="/products/")
-
-    @task(15)
-    def products_filtered(self):
-        query = random.choice(["in_stock=true", "in_stock=false", "search=BENCH-001"])
-        self.client.get(f"/products/?{query}", headers=self.headers, name="/products/?{filter}")
-
-    @task(25)
-    def product(self):
-        self.client.get(f"/products/{self._product()}", headers=self.headers, name="/products/{id}")
-
-    def _place(self, body: dict) -> None:
-        with self.client.post(
-            "/orders/", json=body, headers=self.headers, name="/orders/", catch_response=True
-        ) as response:
-            self.expect(response, 201)
-            if response.status_code == 201:
-                self.pending.append(response.json()["id"])
-                del self.pending[:-20]
-
-    @task(17)
-    def order_one(self):
-        self._place({"product_id": self._product(), "quantity": random.randint(1, 3)})
-
-    @task(8)
-    def order_many(self):
-        chosen = sorted({self._product() for _ in range(random.randint(2, 4))})
-        self._place({"items": [{"product_id": pid, "quantity": 1} for pid in chosen]})
-
-    def _end(self, action: str) -> None:
-        if not self.pending:
-            return self.product()
-        order_id = self.pending.pop(random.randrange(len(self.pending)))
-        with self.client.post(
-            f"/orders/{order_id}/{action}",
-            headers=self.headers,
-            name=f"/orders/{{id}}/{action}",
-            catch_response=True,
-        ) as response:
-            self.expect(response, 200)
-
-    @task(10)
-    def pay(self):
-        self._end("pay")
-
-    @task(3)
-    def cancel(self):
-        self._end("cancel")
-
-    @task(1)
-    def create_product(self):
-        body = {
-            "sku": f"BENCH-NEW-{uuid.uuid4().hex[:12]}",
-            "name": "Benchmark novelty",
-            "price": "4.99",
-            "stock": 1000,
-        }
-        with self.client.post(
-            "/products/",
-            json=body,
-            headers=self.staff_headers,
-            name="/products/",
-            catch_response=True,
-        ) as response:
-            self.expect(response, 201)
-
-    @task(1)
-    def restock(self):
-        with self.client.post(
-            f"/products/{self._product()}/restock",
-            json={"quantity": 5},
-            headers=self.staff_headers,
-            name="/products/{id}/restock",
-            catch_response=True,
-        ) as response:
-            self.expect(response, 200)
-
-    @task(1)
-    def health(self):
-        self.client.get("/health", name="/health")
-
-    @task(1)
-    def summary(self):
-        self.client.get("/summary", name="/summary")
+        return random.choice(self.products)

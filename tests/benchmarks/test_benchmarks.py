@@ -1,4 +1,4 @@
-"""The benchmark's pure parts (benchmarks/report.py, benchmarks/profile.py) and a --quick smoke.
+"""The benchmark's pure parts (report, parsing, profile, overhead, cli) and a --quick smoke.
 
 Nothing here imports locust: the smoke test runs `python -m benchmarks` as a subprocess.
 """
@@ -11,22 +11,27 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.base import BenchError
+from benchmarks.cli import parse_args
+from benchmarks.overhead import find_rps
+from benchmarks.parsing import (
+    histogram_percentile,
+    locust_stats,
+    pgbench_latencies_ms,
+    pgbench_summary,
+)
 from benchmarks.profile import summarize
 from benchmarks.report import (
     Phase,
     apply_ratios,
     build_report,
     evaluate_goals,
-    exact_percentile,
     format_goals,
     format_table,
-    histogram_percentile,
-    locust_stats,
-    pgbench_latencies_ms,
-    pgbench_summary,
     write_json,
 )
-from benchmarks.runner import _find_rps, is_loopback, parse_args
+from benchmarks.run import Run
+from loadtesting.percentiles import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,12 +94,13 @@ def test_histogram_percentile_follows_locust():
     assert histogram_percentile({}, 0.5) is None
 
 
-def test_exact_percentile_is_nearest_rank():
-    values = [float(n) for n in range(1, 101)]
+def test_pgbench_latencies_use_the_one_nearest_rank_percentile():
+    values = [float(n) for n in range(100, 0, -1)]  # pgbench's logs are not sorted
 
-    assert exact_percentile(values, 0.50) == 50.0
-    assert exact_percentile(values, 0.99) == 99.0
-    assert exact_percentile([], 0.5) is None
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    with pytest.raises(ValueError):
+        percentile([], 50)  # so the pgbench driver leaves p50..p99 empty without latencies
 
 
 def test_locust_stats_aggregates_endpoints_and_computes_rps_over_the_span():
@@ -207,17 +213,21 @@ def test_profile_summary_groups_samples_by_stage():
 
 
 def test_harness_rps_is_found_wherever_the_verdict_keeps_it():
-    assert _find_rps({"total": {"rps": 812.5}}) == 812.5
-    assert _find_rps({"totals": {"requests_per_second": 10}}) == 10.0
-    assert _find_rps({"nothing": 1}) is None
+    assert find_rps({"total": {"rps": 812.5}}) == 812.5
+    assert find_rps({"totals": {"requests_per_second": 10}}) == 10.0
+    assert find_rps({"nothing": 1}) is None
 
 
 def test_options_refuse_unknown_phases_and_know_loopback():
     assert parse_args(["--only", "products_list"]).only == {"products_list"}
     with pytest.raises(SystemExit):
         parse_args(["--only", "nope"])
-    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("[::1]")
-    assert not is_loopback("example.com")
+    with pytest.raises(SystemExit):
+        parse_args(["--duration", "0"])
+    for host in ("http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"):
+        assert parse_args(["--host", host]).host == host
+    with pytest.raises(BenchError, match="not a loopback address"):
+        Run(parse_args(["--host", "http://192.0.2.10:8000"])).run()
 
 
 @pytest.mark.slow
@@ -258,3 +268,10 @@ def test_quick_benchmark_runs_end_to_end(tmp_path):
     assert by_name["products_list"]["failures"] == 0
     assert report["invariant"]["ok"] is True
     assert "ratio" in report["table"]
+    floor = by_name["python_floor"]
+    if floor["skipped"] is None:  # PostgreSQL answered: the floor ran beside the shop's orders
+        assert floor["requests"] > 0 and floor["failures"] == 0
+        assert by_name["orders_spread"]["failures"] == 0
+        spread = [row for row in report["order_cpu"] if row["name"] == "orders_spread"]
+        assert spread and spread[0]["of_floor"] > 0
+        assert "of floor" in result.stdout
