@@ -52,3 +52,18 @@ control_socket_disable = True
 # With setproctitle (requirements/base.txt) the processes are `gunicorn: master [shop]` and
 # `gunicorn: worker [shop]`: `top -p $(pgrep -d, -f '\[shop\]')` watches them all.
 proc_name = "shop"
+
+
+# Each worker answers two requests itself before it takes clients: a fresh worker's first request
+# cost 0.8-1.2 s (Django importing the URLconf and DRF on first use), 2+ s for the first orders of
+# a plain Locust run against a fresh `make run` (shop/warmup.py). GUNICORN_WARMUP=off skips it.
+warm_up_workers = log_destination("GUNICORN_WARMUP", "on") is not None
+
+
+def post_worker_init(worker) -> None:
+    if not warm_up_workers:
+        return
+    from shop.warmup import warm_up
+
+    seconds = warm_up(worker.wsgi)
+    worker.log.info("Worker %s warmed up in %.0f ms", worker.pid, seconds * 1000)

@@ -155,6 +155,16 @@ if is_set("DATABASE_URL"):
     if default_db["ENGINE"] == "django.db.backends.postgresql":
         default_db.setdefault("OPTIONS", {})
         default_db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        # TCP keepalives: a connection whose packets silently vanish (a crashed host, a firewall
+        # that forgot it) fails after ~8 s of silence instead of hanging the worker; the URL may
+        # override each (?keepalives=0). tests/faults/test_dropped_connection.py drops them.
+        for option, value in (
+            ("keepalives", 1),
+            ("keepalives_idle", 5),
+            ("keepalives_interval", 1),
+            ("keepalives_count", 3),
+        ):
+            default_db["OPTIONS"].setdefault(option, value)
         # A stuck transaction must not pile every worker up behind a hot row: give up and 503.
         default_db["OPTIONS"].setdefault(
             "options",
@@ -295,6 +305,10 @@ SPECTACULAR_SETTINGS = {
 
 LOG_FILE = env_str("LOG_FILE", "")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# One line per request (status, size, time, request id). gunicorn writes it (its access log,
+# also into LOG_FILE: shop/gunicorn_logging.py); `manage.py runserver` sets REQUEST_LOG=1 so the
+# application writes the same line itself (core/request_log.py). Not both: no request twice.
+REQUEST_LOG = env_bool("REQUEST_LOG")
 
 _log_handlers: dict[str, dict] = {
     "console": {
@@ -314,7 +328,10 @@ if LOG_FILE:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "core.middleware.RequestIdLogFilter"},
+        "no_server_request_lines": {"()": "core.request_log.DropServerRequestLines"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
@@ -323,8 +340,16 @@ LOGGING = {
     "handlers": _log_handlers,
     "root": {"handlers": list(_log_handlers), "level": LOG_LEVEL},
     "loggers": {
-        # Our handler logs 4xx/5xx with the request id; Django's own request logger would repeat it.
+        # Every request is in the access log above; core/errors.py logs 5xx (with the traceback)
+        # and database-unavailable 503s with the request id. Django's request logger would repeat
+        # those without it.
         "django.request": {"level": "CRITICAL", "propagate": True},
-        "django.server": {"level": "WARNING"},
+        # The development server's own request lines lack the request id and the time: with
+        # REQUEST_LOG they are dropped for core/request_log.py's; its other messages stay.
+        "django.server": {
+            "level": "INFO" if REQUEST_LOG else "WARNING",
+            "filters": ["no_server_request_lines"] if REQUEST_LOG else [],
+        },
+        "shop.access": {"level": "INFO"},
     },
 }

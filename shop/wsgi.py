@@ -6,10 +6,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 
 django_application = get_wsgi_application()
 
+from django.conf import settings  # noqa: E402
+
 from core.page_cache import PageCache  # noqa: E402 - needs the apps loaded
+from core.request_log import RequestLog  # noqa: E402
 from inventory import cache as product_cache  # noqa: E402
 
 # Cached anonymous product reads are answered before Django (core/page_cache.py).
 application = PageCache(
     django_application, paths=product_cache.PRODUCT_READ_PATH, store=product_cache
 )
+
+if settings.REQUEST_LOG:
+    # The development server's request log, outside the page cache so it sees every request.
+    application = RequestLog(application)
