@@ -1,1 +1,1 @@
-"""The shop's benchmark: `python -m benchmarks` (or `make bench`); see benchmarks/runner.py."""
+"""The shop's benchmark: `python -m benchmarks` (or `make bench`); benchmarks/run.py runs it."""
