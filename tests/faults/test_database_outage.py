@@ -11,21 +11,19 @@ import time
 
 import pytest
 
-from tests.support.serving import (
+from tests.support.databases import (
     Backend,
-    OrderLoad,
-    TcpProxy,
     database_state,
-    first,
-    gunicorn,
     pg_database,
     pg_template,
     pg_url,
-    place_order,
-    request,
     require_pg,
-    service_env,
 )
+from tests.support.django_process import service_env
+from tests.support.fault_proxy import TcpProxy
+from tests.support.http_request import request
+from tests.support.load import OrderLoad, first, place_order
+from tests.support.serving import gunicorn
 
 pytestmark = pytest.mark.slow
 

@@ -14,13 +14,9 @@ import time
 
 import pytest
 
-from tests.faults.test_lock_contention import hot_lock
-from tests.support.serving import (
-    Gunicorn,
-    OrderLoad,
-    backend,
-    database_state,
-)
+from tests.support.databases import backend, database_state, hot_lock
+from tests.support.load import OrderLoad
+from tests.support.serving import gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -36,20 +32,14 @@ def run_until_sigterm(kind, tmp_path, *, graceful_timeout: int, hold_after_term:
     """Load on one hot product; lock it; SIGTERM; release the lock `hold_after_term` s later."""
     with backend(kind, tmp_path, **PATIENT_DATABASE) as db:
         seed = db.seed
-        server = Gunicorn(
-            db.env,
-            tmp_path / "gunicorn.log",
-            workers=2,
-            GUNICORN_GRACEFUL_TIMEOUT=str(graceful_timeout),
-        )
-        try:
-            server.start()
+        graceful = {"GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}
+        with gunicorn(db.env, tmp_path / "gunicorn.log", workers=2, **graceful) as server:
             with OrderLoad(server.port, seed.customers, seed.products[:1], threads=6) as load:
                 load.wait_for(10)
                 exited: list[float] = []
 
                 def watch() -> None:
-                    server.proc.wait()
+                    server.process.wait()
                     exited.append(time.monotonic())
 
                 watcher = threading.Thread(target=watch, daemon=True)
@@ -65,11 +55,10 @@ def run_until_sigterm(kind, tmp_path, *, graceful_timeout: int, hold_after_term:
                 exited_at = exited[0]
                 load.stop()
             outcomes = load.snapshot()
-            log = server.log()
-        finally:
-            server.stop()
+            code = server.stop()  # the master has exited: its status
+            log = server.output()
         state = database_state(db.direct_env)
-    return outcomes, state, server.proc.returncode, termed_at, released_at, exited_at, log
+    return outcomes, state, code, termed_at, released_at, exited_at, log
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

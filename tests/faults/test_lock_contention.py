@@ -7,21 +7,15 @@ the wait with "database is locked". Either way: 503 unavailable, Retry-After, th
 never a 500 or a hang, nothing written, and the next order after the lock is released succeeds.
 """
 
-import sqlite3
 import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 
-from tests.support.serving import (
-    backend,
-    count_orders,
-    database_state,
-    gunicorn,
-    place_order,
-    request,
-)
+from tests.support.databases import backend, count_orders, database_state, hot_lock
+from tests.support.http_request import request
+from tests.support.load import place_order
+from tests.support.serving import gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -43,26 +37,6 @@ def served(request, tmp_path_factory):
         seed = db.seed
         with gunicorn(db.env, tmp / "gunicorn.log", workers=2) as server:
             yield server, db, seed
-
-
-@contextmanager
-def hot_lock(db, product_id: int):
-    """Another client's transaction that holds the product (PostgreSQL) or the file (SQLite)."""
-    if db.name == "sqlite":
-        conn = sqlite3.connect(db.sqlite_path, isolation_level=None, timeout=5)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield
-            conn.execute("ROLLBACK")
-        finally:
-            conn.close()
-        return
-    import psycopg
-
-    with psycopg.connect(db.direct_env["DATABASE_URL"], connect_timeout=2) as conn:
-        conn.execute("SELECT id FROM inventory_product WHERE id = %s FOR UPDATE", [product_id])
-        yield
-        conn.rollback()
 
 
 def assert_unavailable(outcome) -> None:
@@ -107,7 +81,7 @@ def test_order_for_a_locked_product_answers_503_after_the_lock_timeout(served):
     assert health.status == 200 and listing.status == 200
     # and once the lock is gone the same order goes through
     assert after.status == 201
-    assert GAVE_UP[db.name] in server.log()
+    assert GAVE_UP[db.name] in server.output()
 
     state = database_state(db.direct_env)
     state.assert_consistent()

@@ -11,17 +11,14 @@ import time
 
 import pytest
 
-from tests.support.serving import (
-    OrderLoad,
-    backend,
-    database_state,
-    gunicorn,
-    place_order,
-)
+from tests.support.databases import backend, database_state
+from tests.support.load import OrderLoad, place_order
+from tests.support.serving import gunicorn
 
 pytestmark = pytest.mark.slow
 
 KILLS = 2
+WORKERS = 2
 
 
 def wait_for_replacement(server, victim: int, timeout: float = 15.0) -> float:
@@ -29,7 +26,7 @@ def wait_for_replacement(server, victim: int, timeout: float = 15.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         pids = server.worker_pids()
-        if len(pids) == server.workers and victim not in pids:
+        if len(pids) == WORKERS and victim not in pids:
             return time.monotonic() - started
         time.sleep(0.05)
     raise AssertionError(f"worker {victim} was not replaced within {timeout}s")
@@ -39,13 +36,13 @@ def wait_for_replacement(server, victim: int, timeout: float = 15.0) -> float:
 def test_worker_sigkill_mid_load_is_replaced_and_nothing_is_half_written(kind, tmp_path):
     with backend(kind, tmp_path) as db:
         seed = db.seed
-        with gunicorn(db.env, tmp_path / "gunicorn.log", workers=2) as server:
+        with gunicorn(db.env, tmp_path / "gunicorn.log", workers=WORKERS) as server:
             replaced_after: list[float] = []
             with OrderLoad(server.port, seed.customers, seed.products, threads=8) as load:
                 load.wait_for(20)
                 for round_ in range(KILLS):
                     # given a worker in the middle of serving orders
-                    victim = server.worker_pids()[round_ % server.workers]
+                    victim = server.worker_pids()[round_ % WORKERS]
                     # when it is killed outright
                     os.kill(victim, signal.SIGKILL)
                     # then the master starts another

@@ -14,15 +14,10 @@ from unittest import mock
 import pytest
 
 from core.middleware import RequestIdLogFilter
-from tests.support.serving import (
-    PYTHON,
-    ROOT,
-    backend,
-    gunicorn,
-    is_error_shape,
-    request,
-    service_env,
-)
+from tests.support.databases import backend
+from tests.support.django_process import PYTHON, ROOT, service_env
+from tests.support.http_request import is_error_shape, request
+from tests.support.serving import gunicorn
 
 SECRET_KEY = secrets.token_urlsafe(64)
 HOST = "shop.example.com"
@@ -183,7 +178,7 @@ def test_deploy_secrets_never_reach_the_log(production):
     assert (login.status, orders.status, forged.status, placed.status) == (401, 200, 401, 201)
 
     # then neither the password, the tokens nor the secret key appear in what was logged
-    log = server.log()
+    log = server.output()
     assert "POST /auth/token" in log  # the access log did see these requests
     for secret in (PASSWORD, token, token[::-1], SECRET_KEY):
         assert secret not in log

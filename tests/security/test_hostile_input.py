@@ -14,7 +14,9 @@ import pytest
 
 from inventory.models import Product
 from orders.models import Order
-from tests.support.serving import backend, gunicorn, request
+from tests.support.databases import backend
+from tests.support.http_request import request
+from tests.support.serving import gunicorn
 
 pytestmark = pytest.mark.django_db
 
