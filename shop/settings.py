@@ -157,7 +157,7 @@ if is_set("DATABASE_URL"):
         default_db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
         # TCP keepalives: a connection whose packets silently vanish (a crashed host, a firewall
         # that forgot it) fails after ~8 s of silence instead of hanging the worker; the URL may
-        # override each (?keepalives=0). tests/faults/test_dropped_connection.py drops them.
+        # override each (?keepalives=0); tests/faults/test_dropped_connection.py shows it.
         for option, value in (
             ("keepalives", 1),
             ("keepalives_idle", 5),
