@@ -253,6 +253,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# The load-test reports `GET /` links to (core/landing.py); the harness writes them here.
+LOADTEST_RESULTS_DIR = BASE_DIR / "load_test_results"
+
 # --- Domain -----------------------------------------------------------------------------------
 
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 15)

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.apis import TokenApi
 from core.converters import PositiveIdConverter
 from core.health import HealthApi
+from core.landing import landing, latest_report_page
 from inventory.apis import ProductDetailApi, ProductListApi, ProductRestockApi
 from orders.apis import OrderCancelApi, OrderDetailApi, OrderListApi, OrderPayApi, SummaryApi
 
@@ -36,6 +37,9 @@ api_routes = [
 ]
 
 urlpatterns = [
+    # Pages for people, not API (not in the schema): what this is, and the latest load-test report.
+    path("", landing, name="landing"),
+    *both_forms("reports/latest", latest_report_page, "latest-report"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
