@@ -25,11 +25,12 @@ class TokenApi(ShopAPIView):
         return [AllowAny()]
 
     def get_throttles(self):
-        return (
-            [throttle() for throttle in self.throttle_classes]
-            if self.request.method == "POST"
-            else []
-        )
+        # The same instances for the check and for post(), which gives back their reservation.
+        if self.request.method != "POST":
+            return []
+        if not hasattr(self, "_throttles"):
+            self._throttles = [throttle() for throttle in self.throttle_classes]
+        return self._throttles
 
     @extend_schema(
         request=TokenInputSerializer,
@@ -39,13 +40,18 @@ class TokenApi(ShopAPIView):
         },
     )
     def post(self, request):
-        data = TokenInputSerializer.validated(request.data)
+        # The throttle reserved a place for this attempt; only a wrong password keeps it.
+        failed = False
         try:
+            data = TokenInputSerializer.validated(request.data)
             token = services.token_issue(**data)
         except InvalidCredentials:
-            for throttle in self.get_throttles():
-                throttle.record_failure(request, self)
+            failed = True
             raise
+        finally:
+            if not failed:
+                for throttle in self.get_throttles():
+                    throttle.release()
         return Response({"token": token.key})
 
     @extend_schema(request=None, responses={204: None, **ERROR_RESPONSES})
