@@ -4,7 +4,8 @@
 import os
 import sys
 
-# `manage.py loadtest` exits 3 when the run could not be made (LOADTEST.md); other commands 1.
+# `manage.py loadtest` exits 3 when the run could not be made (README, "Reading the verdict");
+# every other command exits 1.
 LOADTEST_COULD_NOT_RUN = 3
 
 

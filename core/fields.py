@@ -1,4 +1,4 @@
-"""Strict serializer fields: JSON types as API.md writes them, and no unknown fields."""
+"""Strict serializer fields: JSON types as docs/api.md writes them, and no unknown fields."""
 
 import re
 from typing import Any
@@ -44,7 +44,7 @@ MONEY_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN})
 class StrictMoneyField(serializers.DecimalField):
-    """Money as API.md writes it, a decimal string ("12.50"): no floats, signs or exponents."""
+    """Money as docs/api.md writes it, a decimal string ("12.50"): no floats, signs or exponents."""
 
     default_error_messages = {"invalid": 'Must be a decimal string such as "12.50".'}
 

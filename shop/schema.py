@@ -1,4 +1,4 @@
-"""OpenAPI hooks: document each route once, in the form API.md writes it."""
+"""OpenAPI hooks: document each route once, in the form docs/api.md writes it."""
 
 CANONICAL_SLASHED = {"/products/", "/orders/"}
 

@@ -15,7 +15,7 @@ register_converter(PositiveIdConverter, "id")
 
 
 def both_forms(route: str, view, name: str) -> list:
-    """`route` and `route/`; reverse() gives the form API.md writes (`/products/`, `/health`)."""
+    """`route` and `route/`; reverse() gives docs/api.md's form (`/products/`, `/health`)."""
     slashed_is_canonical = route in ("products", "orders")
     return [
         path(route, view, name=None if slashed_is_canonical else name),

@@ -1,4 +1,4 @@
-"""Hostile and broken input: each answer is the 4xx API.md names, in the error shape, never a 500.
+"""Hostile and broken input: each answer is the 4xx docs/api.md names, in the error shape, no 500.
 
 Most cases go through Django's test client; the body-size limit is also checked through a real
 gunicorn, where the declared Content-Length (and a chunked body) arrive as they do in production.
@@ -269,7 +269,7 @@ def test_hostile_items_of_the_wrong_shape_are_400_invalid(customer_client, produ
         -0.01,
         "12.345",
         "99999999999",
-        # Money is a decimal string (API.md): no floats, and none of the spellings Decimal()
+        # Money is a decimal string (docs/api.md): no floats, and none of the spellings Decimal()
         # would also take.
         12.5,
         0,
@@ -624,5 +624,5 @@ def test_hostile_garbage_content_length_is_refused_without_a_500(live, length):
     server, seed = live
     raw = raw_http(server.port, post_head(server.port, seed.customers[0], length), [b"{}"])
     status, _ = parse_http(raw)
-    # gunicorn refuses a broken request line or header itself (plain 400), as API.md allows.
+    # gunicorn refuses a broken request line or header itself (plain 400), as docs/api.md allows.
     assert 400 <= status < 500

@@ -106,7 +106,7 @@ def test_schema_fuzz_finds_no_server_error_and_no_undocumented_answer(case, worl
 
 
 def only_adds_query_parameters(case) -> bool:
-    """API.md: unknown query parameters are ignored, so adding one does not make a bad request."""
+    """docs/api.md: unknown query parameters are ignored, so adding one makes no bad request."""
     mutations = getattr(case.meta.phase.data, "mutations", None) if case.meta else None
     return bool(mutations) and all(
         m.parameter_location == ParameterLocation.QUERY and m.keywords == ("additionalProperties",)
