@@ -36,3 +36,6 @@ def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
         text=True,
         timeout=timeout,
     )
+
+
+README_TEXT = (REPO / "README.md").read_text()
