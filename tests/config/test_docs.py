@@ -51,7 +51,7 @@ def test_every_markdown_file_named_exists():
     texts = {"README.md": README, "docs/api.md": (REPO / "docs/api.md").read_text()}
     for path in named:
         if ".venv" in path.parts or "loadtesting" in path.parts:
-            continue  # loadtesting/, being restructured, still cites LOADTEST.md: its owner's
+            continue  # loadtesting/ is being restructured by its owner, who fixes its citations
         texts[str(path.relative_to(REPO))] = path.read_text()
     for name, text in texts.items():
         for cited in re.findall(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.md)\b", text):
