@@ -1,4 +1,5 @@
-"""The oversell audit after every run: in the database, and the clients' ledger against it.
+"""The audit phase after every load: the stock invariant in the database, the clients' ledger
+against it, /health, the race's exact counts, and after stress the recovery probe.
 
 Runs with the ORM only when no load is running (fixtures before, audit after), so the gevent
 hub is never blocked by a database call in the middle of the load.
@@ -6,7 +7,12 @@ hub is never blocked by a database call in the middle of the load.
 
 from collections import Counter
 
+from django.db import connections
+
 from inventory.models import Product
+from loadtesting.probes import health_summary
+from loadtesting.scenarios import format_timespan, probe_scenario
+from loadtesting.verdict import checks, figures
 from orders.selectors import stock_audit, units_held_by_product
 
 MAX_PROBLEMS_SHOWN = 20
@@ -74,3 +80,45 @@ def race(*, product_id: int, stock: int, users: int, outcomes: Counter) -> dict:
         "final_stock": final_stock,
         "expected_final_stock": stock - created,
     }
+
+
+def after_load(audit_before: dict | None, result, base_url: str, out) -> dict:
+    """The audit phase: the invariant in the database, the clients' ledger, /health."""
+    out.write("== audit", "MIGRATE_HEADING")
+    audit = {
+        "before": audit_before,
+        "after": invariant(),
+        "ledger": ledger(Counter(result.ledger)),
+        "health_after": health_summary(base_url),
+    }
+    audit["ok"] = audit["after"]["ok"] and audit["ledger"]["ok"]
+    return audit
+
+
+def recovery_probe(harness, part) -> dict:
+    """After stress: /health, then 10 users that must meet `quick`'s thresholds again."""
+    from loadtesting.load.phase import probe_load  # imports locust: only when it runs
+
+    health_now = health_summary(part.target.url)
+    probe = probe_scenario(part.scenario, harness.options.overrides)
+    recovery = {"users": probe.users, "run_time_s": probe.run_time, "health": health_now}
+    if part.result.interrupted:
+        recovery["skipped"] = "the stress test was interrupted"
+        return recovery
+    harness.out.write(
+        f"== recovery probe: {probe.users} users for {format_timespan(probe.run_time)}, "
+        f"quick thresholds",
+        "MIGRATE_HEADING",
+    )
+    connections.close_all()
+    result = probe_load(harness, part, probe)
+    rows, total = figures.figures(result.samples, steady_start=result.steady_start, end=result.end)
+    recovery.update(
+        {
+            "endpoints": rows,
+            "total": total,
+            "checks": [c.as_dict() for c in checks.threshold_checks(probe.thresholds, rows, total)],
+            "interrupted": result.interrupted,
+        }
+    )
+    return recovery

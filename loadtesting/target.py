@@ -1,34 +1,57 @@
-"""The server under load: start gunicorn or check a given --host, and watch its resources.
+"""The target phase: the server the load goes to, and the proof that it shares this database.
 
-Without --host the harness starts gunicorn (`python -m gunicorn -c gunicorn.conf.py
---no-control-socket`) on a free loopback port, in its own process group so that it can always be
-stopped as a whole, also after Ctrl-C. With --host only loopback addresses are accepted unless
---allow-remote is given.
+Without --host the harness starts gunicorn itself (loadtesting.server) on a free loopback port,
+after migrating. With --host only loopback addresses are accepted unless --allow-remote is given,
+and the server must share the harness's database: a product the harness writes must be visible
+through its API (for your own locustfile the target may be any API: only its port is checked).
 """
 
-import json
+import logging
 import os
 import signal
 import socket
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import gevent
 import psutil
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 
-from loadtesting import memory
+from loadtesting import fixtures
 from loadtesting.exit_codes import CannotRun
+from loadtesting.probes import health, http_json, warm_up
 from loadtesting.processes import deferred_signals
 from loadtesting.server import GunicornServer, ServerError, is_loopback
 
+logger = logging.getLogger("loadtest")
+
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 15.0
+# With --host and --locustfile the target may be any API: this harness's database is not its.
+DATABASE_NOT_USED = {
+    "used": False,
+    "note": "not used: with --locustfile the --host target may not be the shop, so no database "
+    "is seeded or checked",
+}
+
+
+@dataclass
+class Target:
+    url: str
+    started: bool
+    database: dict
+    server_pid: int | None
+    server_workers: int | None
+
+    def as_dict(self) -> dict:
+        return {
+            "url": self.url,
+            "started_by_harness": self.started,
+            "server": "gunicorn (--no-control-socket)" if self.started else "given with --host",
+            "server_workers": self.server_workers,
+        }
 
 
 def describe_database() -> dict:
@@ -71,67 +94,6 @@ def normalise_host(url: str, *, allow_remote: bool) -> str:
             "pass --allow-remote to load a remote host."
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def http_json(url: str, *, timeout: float = 5.0) -> tuple[int, dict]:
-    """(status, JSON body) of a GET; status 0 when the server cannot be reached."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return 0, {"error": str(reason) or type(exc).__name__}
-    try:
-        return status, json.loads(raw or b"{}")
-    except ValueError:
-        return status, {"error": "not JSON"}
-
-
-def health(base_url: str, *, timeout: float = 5.0) -> dict:
-    status, body = http_json(f"{base_url}/health", timeout=timeout)
-    ok = status == 200 and body.get("status") == "ok"
-    reason = "ok" if ok else (body.get("error") if status == 0 else f"HTTP {status}")
-    return {"ok": ok, "status": status, "reason": reason, "body": body}
-
-
-def _post_json(url: str, body: dict, token: str, timeout: float) -> int:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError, TimeoutError):
-        return 0
-
-
-def warm_up(
-    base_url: str, *, concurrency: int, token: str | None = None, product_id: int | None = None
-) -> None:
-    """Concurrent requests so that every server worker has run the code paths of the load before
-    it is measured (gunicorn loads the app lazily per worker). The order asks for more units than
-    a hot product ever has: a 409 whose transaction rolls back, so nothing is written."""
-    paths = ("/health", "/products/?page_size=5", "/products/?in_stock=true&page_size=5")
-    jobs = [
-        gevent.spawn(http_json, f"{base_url}{path}", timeout=10.0)
-        for _ in range(concurrency * 2)
-        for path in paths
-    ]
-    if token and product_id:
-        body = {"product_id": product_id, "quantity": 1000}
-        jobs += [
-            gevent.spawn(_post_json, f"{base_url}/orders/", body, token, 10.0)
-            for _ in range(concurrency * 2)
-        ]
-    gevent.joinall(jobs, timeout=30)
 
 
 def require_reachable(base_url: str) -> None:
@@ -220,140 +182,57 @@ def server_pid_for(base_url: str) -> int | None:
     return None
 
 
-@dataclass
-class ResourceSampler:
-    """Peak RSS and CPU of a process tree (the gunicorn master and its workers), via psutil, and
-    its memory over time: every `timeline_interval` seconds the RSS and USS summed over the live
-    tree (gunicorn replaces a worker that dies, so the tree is walked again for every sample).
-    Summed RSS counts the pages a worker shares with the master again in every process; USS (the
-    memory only that process holds) does not, and costs a read of /proc/<pid>/smaps_rollup."""
-
-    root_pid: int | None
-    interval: float = 1.0
-    timeline_interval: float = 5.0
-    samples: int = 0
-    peak_rss: int = 0
-    peak_cpu_pct: float = 0.0
-    processes_seen: set = field(default_factory=set)
-    # (epoch seconds, summed RSS bytes, summed USS bytes or None)
-    timeline: list = field(default_factory=list)
-    last_processes: list = field(default_factory=list)  # per process, at the last timeline sample
-    _cpu_start: dict = field(default_factory=dict)
-    _cpu_last: dict = field(default_factory=dict)
-    _started: float = 0.0
-    _stopped: float = 0.0
-    _next_timeline: float = 0.0
-    _greenlet: gevent.Greenlet | None = None
-    _previous: tuple[float, float] | None = None
-
-    def _tree(self) -> list[psutil.Process]:
-        try:
-            root = psutil.Process(self.root_pid)
-            return [root, *root.children(recursive=True)]
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return []
-
-    def _sample(self, *, timeline: bool) -> float:
-        rss, uss, processes = 0, 0, []
-        for process in self._tree():
-            try:
-                with process.oneshot():
-                    times = process.cpu_times()
-                    info = process.memory_info()
-                    unique = _uss(process) if timeline else None
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-            rss += info.rss
-            if unique is None:
-                uss = None
-            elif uss is not None:
-                uss += unique
-            if timeline:
-                processes.append(
-                    {
-                        "pid": process.pid,
-                        "role": "master" if process.pid == self.root_pid else "worker",
-                        "rss_mb": _mb(info.rss),
-                        "uss_mb": None if unique is None else _mb(unique),
-                    }
-                )
-            cpu = times.user + times.system
-            self._cpu_start.setdefault(process.pid, cpu if not self._started else 0.0)
-            self._cpu_last[process.pid] = cpu
-            self.processes_seen.add(process.pid)
-        self.samples += 1
-        self.peak_rss = max(self.peak_rss, rss)
-        if timeline:
-            self.timeline.append((time.time(), rss, uss if processes else None))
-            self.last_processes = processes
-        return sum(self._cpu_last[pid] - self._cpu_start[pid] for pid in self._cpu_last)
-
-    def _tick(self, *, timeline: bool = False) -> None:
-        now = time.monotonic()
-        if now >= self._next_timeline - self.interval / 2:  # a tick may wake a little early
-            timeline, self._next_timeline = True, now + self.timeline_interval
-        used = self._sample(timeline=timeline)
-        if self._previous and now > self._previous[0]:
-            rate = (used - self._previous[1]) / (now - self._previous[0]) * 100
-            self.peak_cpu_pct = max(self.peak_cpu_pct, rate)
-        self._previous = (now, used)
-
-    def _loop(self) -> None:
-        while True:
-            gevent.sleep(self.interval)
-            self._tick()
-
-    def start(self) -> None:
-        if self.root_pid is not None:
-            self._tick(timeline=True)
-            self._started = time.monotonic()
-            self._greenlet = gevent.spawn(self._loop)
-
-    def stop(self) -> dict | None:
-        if self._greenlet is None:
-            return None
-        self._greenlet.kill()
-        self._greenlet = None
-        self._tick(timeline=True)
-        used = self._previous[1]
-        self._stopped = time.monotonic()
-        wall = max(self._stopped - self._started, 1e-9)
-        return {
-            "processes": len(self.processes_seen),
-            "samples": self.samples,
-            "peak_rss_mb": _mb(self.peak_rss),
-            "cpu_seconds": round(used, 2),
-            "avg_cpu_pct": round(used / wall * 100, 1),
-            "peak_cpu_pct": round(self.peak_cpu_pct, 1),
-        }
-
-    def memory_report(self, *, start: float, steady_start: float, end: float) -> dict:
-        """The timelines on the load's clock (t = 0 when the load started) and their growth from
-        the end of warm-up to the end of the steady state (loadtesting.memory)."""
-        rss = [[round(at - start, 1) or 0.0, _mb(total)] for at, total, _ in self.timeline]
-        uss = [[round(at - start, 1) or 0.0, _mb(total)] for at, _, total in self.timeline if total]
-        window = {"steady_start": steady_start - start, "end": end - start}
-        rss_growth = memory.growth(rss, **window)
-        uss_growth = memory.growth(uss, **window) if len(uss) == len(rss) else None
-        return {
-            "timeline_interval_s": self.timeline_interval,
-            "rss_timeline": rss,
-            "rss_growth": rss_growth,
-            "rss_growth_pct": rss_growth["growth_pct"] if rss_growth else None,
-            "uss_timeline": uss,
-            "uss_growth": uss_growth,
-            "uss_growth_pct": uss_growth["growth_pct"] if uss_growth else None,
-            "processes_at_end": self.last_processes,
-        }
-
-
-def _mb(size: int) -> float:
-    return round(size / 2**20, 1)
-
-
-def _uss(process: psutil.Process) -> int | None:
-    """Unique set size: the pages only this process holds; None where the platform hides it."""
+def require_shared_database(url: str, database: dict) -> None:
+    """A product the harness just wrote must be visible through the server's API."""
+    probe = fixtures.probe_product()
     try:
-        return process.memory_full_info().uss
-    except psutil.AccessDenied:
-        return None
+        status, body = http_json(f"{url}/products/?sku={probe.sku}")
+        visible = status == 200 and any(
+            row.get("id") == probe.pk and row.get("sku") == probe.sku
+            for row in body.get("products", ())
+        )
+    finally:
+        fixtures.probe_remove(probe)
+    if not visible:
+        raise CannotRun(
+            f"The server at {url} does not share this harness's database "
+            f"({database_line(database)}): a product the harness just wrote is not visible "
+            f"through its API."
+        )
+
+
+def open_target(options, *, any_api: bool, server: Server | None, out) -> Target:
+    """The target of the run: `server` started (the caller made it, and stops it) or --host
+    checked. `any_api`: with --host, any HTTP server will do (your own locustfile)."""
+    out.heading("== target")
+    if options.host is not None and any_api:
+        return _any_api_target(options, out)
+    call_command("migrate", interactive=False, verbosity=0)
+    database = describe_database()
+    if server is not None:
+        server.start()
+        logger.info("started gunicorn, pid %s, port %s", server.root_pid(), server.port)
+        target = Target(server.url, True, database, server.root_pid(), options.server_workers)
+        how = f"gunicorn with {options.server_workers} workers, started by the harness"
+    else:
+        url = normalise_host(options.host, allow_remote=options.allow_remote)
+        require_reachable(url)
+        require_shared_database(url, database)
+        target = Target(url, False, database, server_pid_for(url), None)
+        how = "given with --host; it shares this database"
+        logger.info("the server's own output is not captured for --host")
+    warm_up(target.url, concurrency=options.server_workers)
+    out.write(f"Target:   {target.url} ({how})")
+    out.write(f"Database: {database_line(database)}")
+    return target
+
+
+def _any_api_target(options, out) -> Target:
+    """--host with --locustfile: nothing shop-specific is asked of it (no /health, no shared
+    database, no warm-up of the shop's endpoints)."""
+    url = normalise_host(options.host, allow_remote=options.allow_remote)
+    require_listening(url)
+    logger.info("the server's own output is not captured for --host")
+    out.write(f"Target:   {url} (given with --host; not checked to be the shop)")
+    out.write(f"Database: {DATABASE_NOT_USED['note']}")
+    return Target(url, False, DATABASE_NOT_USED, server_pid_for(url), None)

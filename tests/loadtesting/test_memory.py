@@ -1,7 +1,7 @@
 """The stress test's memory verdict: growth of the server's RSS from the end of warm-up to the end.
 
-Pure arithmetic (loadtesting.memory, .scenarios, .reports): none of these import locust, gevent or
-psutil, so they are safe in the pytest process. The real timeline is tested end to end in
+Pure arithmetic (loadtesting.memory, .scenarios, .verdict.checks): none of these import locust,
+gevent or psutil, so they are safe in the pytest process. The real timeline is tested end to end in
 tests/e2e/test_loadtest_stress.py.
 """
 
@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from loadtesting import memory, reports
+from loadtesting import memory
 from loadtesting.scenarios import Overrides, resolve
+from loadtesting.verdict import checks
 
 STEADY_START, END = 10.0, 130.0  # 10 s of ramp-up, then two minutes of steady state
 
@@ -87,7 +88,7 @@ def test_too_few_steady_samples_are_not_judged():
     assert measured is None
     assert memory.is_flat(measured, 25) is None
     stress = resolve("stress", Overrides()).thresholds
-    assert reports.memory_checks(stress, {"rss_growth": measured}) == []
+    assert checks.memory_checks(stress, {"rss_growth": measured}) == []
     assert "too few in the steady state" in memory.memory_line(measured, len(timeline))
 
 
@@ -96,7 +97,7 @@ def test_stress_judges_memory_with_its_default_and_the_override():
     stress = resolve("stress", Overrides()).thresholds
 
     # when
-    [check] = reports.memory_checks(stress, leaking)
+    [check] = checks.memory_checks(stress, leaking)
 
     # then: a failing threshold, so exit 1
     assert stress.max_rss_growth_pct == 25
@@ -105,11 +106,11 @@ def test_stress_judges_memory_with_its_default_and_the_override():
     assert check.label.endswith("(limit <= 25 %)")
     assert check.passed is False
     assert check.limit == 25
-    assert reports.exit_code([check]) == 1
+    assert checks.exit_code([check]) == 1
 
     # and --max-rss-growth-pct moves the limit
     relaxed = resolve("stress", Overrides(max_rss_growth_pct=200)).thresholds
-    [check] = reports.memory_checks(relaxed, leaking)
+    [check] = checks.memory_checks(relaxed, leaking)
     assert check.passed is True
     assert relaxed.as_dict()["max_rss_growth_pct"] == 200
 
@@ -118,9 +119,9 @@ def test_other_scenarios_report_memory_without_judging_it():
     leaking = server_with(series(lambda t: 200 + 2 * t))
 
     for name in ("quick", "standard", "custom"):
-        assert reports.memory_checks(resolve(name, Overrides()).thresholds, leaking) == []
+        assert checks.memory_checks(resolve(name, Overrides()).thresholds, leaking) == []
     # a --host on another machine has no server figures at all
-    assert reports.memory_checks(resolve("stress", Overrides()).thresholds, None) == []
+    assert checks.memory_checks(resolve("stress", Overrides()).thresholds, None) == []
 
 
 def test_memory_line_reads_like_the_figures():

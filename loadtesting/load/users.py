@@ -17,7 +17,7 @@ from gevent.event import Event
 from locust import FastHttpUser, between, constant, task
 from locust.exception import StopUser
 
-from loadtesting.recorder import RECORDER
+from loadtesting.load.recorder import RECORDER
 
 SEARCH_WORDS = ("lamp", "mug", "chair", "desk", "kettle", "LT-HOT", "blue", "red", "pro")
 # A user remembers at most this many of its own pending orders (to pay or cancel).

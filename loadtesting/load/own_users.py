@@ -8,7 +8,7 @@ The file is imported under a private module name, so a locustfile called `orders
 the place of the shop's `orders` app in sys.modules; its directory is on sys.path while it is
 imported, as Locust does, so that it can import the modules beside it.
 
-Imported by the runner only, when a load is about to run (the process is patched by gevent by then).
+Imported in the load only, when it is about to run (the process is patched by gevent by then).
 """
 
 import importlib.util
@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from locust.util.load_locustfile import is_shape_class, is_user_class
-
 from loadtesting.exit_codes import CannotRun
+from loadtesting.load.locust_adapter import is_shape_class, is_user_class
 from loadtesting.scenarios import Locustfile
 
 MODULE_PREFIX = "loadtest_locustfile_"

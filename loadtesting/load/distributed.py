@@ -1,8 +1,9 @@
 """Locust master/worker plumbing for the harness's own figures.
 
-Workers record every request exactly (recorder.RECORDER) and ship what is new to the master with
-each stats report, plus once more on the master's "flush" after the load stops. Fixtures reach the
-workers in a setup message, so a worker on another machine needs nothing but the locustfile:
+Workers record every request exactly (loadtesting.load.recorder) and ship what is new to the
+master with each stats report, plus once more on the master's "flush" after the load stops.
+Fixtures reach the workers in a setup message, so a worker on another machine needs nothing but
+the locustfile:
 
     worker  --hello-->  master  --setup (fixtures, think time)-->  worker
     worker  --report_to_master {"loadtest": samples, ledger, outcomes}-->  master
@@ -10,8 +11,8 @@ workers in a setup message, so a worker on another machine needs nothing but the
 No locust import: the runner objects are passed in.
 """
 
-from loadtesting.recorder import RECORDER
-from loadtesting.users import configure
+from loadtesting.load.recorder import RECORDER
+from loadtesting.load.users import configure
 
 HELLO = "loadtest_hello"
 SETUP = "loadtest_setup"

@@ -1,0 +1,94 @@
+"""The harness's side of a load: the plan from the options and the scenario's kind, the
+server's resources sampled around it, and the load generator's own CPU.
+
+Imported by the harness only when a load is about to run: this is how locust enters the process.
+"""
+
+import time
+
+import psutil
+
+from loadtesting import memory
+from loadtesting.exit_codes import CannotRun
+from loadtesting.kinds import MixKind
+from loadtesting.load.plan import LoadPlan, LoadResult
+from loadtesting.load.runner import run_load
+from loadtesting.resources import ResourceSampler
+
+
+def _plan(harness, part) -> LoadPlan:
+    options, scenario, kind = harness.options, part.scenario, part.kind
+    workers = options.workers if kind.allows_workers else 0
+    return LoadPlan(
+        scenario=scenario,
+        kind=kind,
+        host=part.target.url,
+        fixtures=part.payload,
+        report_base=part.base,
+        progress=harness.out.write,
+        progress_interval=2.0 if scenario.run_time <= 30 else 5.0,
+        workers=workers,
+        expect_workers=options.expect_workers if kind.allows_workers else 0,
+        master_bind=options.master_bind,
+        master_port=options.master_port,
+        worker_command=options.worker_command,
+        child_output=harness.children,
+        **kind.plan_options(harness, part),
+    )
+
+
+def _generator(cpu_seconds: float, wall_seconds: float) -> dict:
+    return {
+        "process": "this harness (the Locust master with --workers)",
+        "cpu_seconds": round(cpu_seconds, 2),
+        "avg_cpu_pct": round(cpu_seconds / max(wall_seconds, 1e-9) * 100, 1),
+    }
+
+
+def load(harness, part) -> None:
+    """Run the part's load; fills in part.result and part.resources. Raises KeyboardInterrupt
+    or CannotRun when no load ran."""
+    harness.out.heading("== load")
+    plan = _plan(harness, part)
+    sampler = ResourceSampler(
+        part.target.server_pid,
+        timeline_interval=memory.timeline_interval(part.scenario.run_time),
+    )
+    me = psutil.Process()
+    cpu_before, wall_before = sum(me.cpu_times()[:2]), time.monotonic()
+    sampler.start()
+    try:
+        result = run_load(plan)
+    finally:
+        resources = sampler.stop()
+    result.generator = _generator(
+        sum(me.cpu_times()[:2]) - cpu_before, time.monotonic() - wall_before
+    )
+    if not result.ran:
+        if result.interrupted:
+            raise KeyboardInterrupt
+        raise CannotRun("No load ran: the test was never started before the cap.")
+    if resources is not None:
+        resources.update(
+            sampler.memory_report(
+                start=result.start, steady_start=result.steady_start, end=result.end
+            )
+        )
+    if result.interrupted:
+        harness.out.write(f"Load stopped: {result.stop_reason}.", "WARNING")
+    part.result, part.resources = result, resources
+
+
+def probe_load(harness, part, probe) -> LoadResult:
+    """The recovery probe's short load: the mix, no reports of its own."""
+    return run_load(
+        LoadPlan(
+            scenario=probe,
+            kind=MixKind(),
+            host=part.target.url,
+            fixtures=part.payload,
+            report_base=None,
+            progress=harness.out.write,
+            progress_interval=5.0,
+        )
+    )
