@@ -83,9 +83,20 @@ def _number(text: str) -> float:
 
 
 def _positive_number(text: str) -> float:
+    """A finite number above 0 (the spawn rate: 0 would start nobody); one message for -1 and 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number greater than 0")
+    return value
+
+
+def _percentage(text: str) -> float:
     value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to 100")
     return value
 
 
@@ -115,6 +126,14 @@ def _port(text: str) -> int:
     value = _count(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port")
+    return value
+
+
+def _listening_port(text: str) -> int:
+    """A port to listen on by its number (--web-port): 0 would be a random one nobody is told."""
+    value = _port(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port from 1 to 65535")
     return value
 
 
@@ -157,7 +176,9 @@ def _load_arguments(parser) -> None:
     )
     load = parser.add_argument_group("load")
     load.add_argument("--users", type=_positive_int, help="simulated users (race: racers)")
-    load.add_argument("--spawn-rate", type=_positive_number, help="users started per second")
+    load.add_argument(
+        "--spawn-rate", type=_positive_number, help="users started per second (above 0)"
+    )
     load.add_argument(
         "--run-time",
         type=_timespan,
@@ -204,7 +225,7 @@ def _verdict_arguments(parser) -> None:
     verdict = parser.add_argument_group("verdict")
     verdict.add_argument("--max-p95-ms", type=_number)
     verdict.add_argument("--max-p99-ms", type=_number)
-    verdict.add_argument("--max-error-rate", type=_number, help="percent")
+    verdict.add_argument("--max-error-rate", type=_percentage, help="percent, 0 to 100")
     verdict.add_argument("--min-rps", type=_number)
     verdict.add_argument(
         "--max-rss-growth-pct",
@@ -240,7 +261,7 @@ def _scale_arguments(parser) -> None:
     scale.add_argument("--master-bind", default="127.0.0.1", help="master's interface")
     scale.add_argument("--master-port", type=_port, default=0, help="default: a free port")
     interactive = parser.add_argument_group("interactive")
-    interactive.add_argument("--web-port", type=_port, default=8089)
+    interactive.add_argument("--web-port", type=_listening_port, default=8089)
     interactive.add_argument(
         "--max-users", type=_positive_int, help="interactive: user cap (default 1000)"
     )

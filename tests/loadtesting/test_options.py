@@ -71,6 +71,10 @@ def test_one_think_time_is_both_bounds():
         ["quick", "--max-p95-ms", "-1"],
         ["quick", "--max-error-rate", "inf"],
         ["quick", "--web-port", "70000"],
+        ["interactive", "--web-port", "0"],
+        ["quick", "--max-error-rate", "150"],
+        ["quick", "--max-error-rate", "-0.5"],
+        ["quick", "--spawn-rate", "inf"],
         ["quick", "--stock", "-1"],
         ["custom", "--user-classes", " , "],
         ["quick", "--bogus"],
@@ -82,6 +86,26 @@ def test_bad_values_exit_3(args):
         parse(*args)
 
     assert raised.value.returncode == COULD_NOT_RUN
+
+
+def _refusal(*args: str) -> str:
+    with pytest.raises(CommandError) as raised:
+        parse(*args)
+    return str(raised.value)
+
+
+def test_spawn_rate_says_one_thing_for_zero_and_below():
+    assert _refusal("quick", "--spawn-rate", "0") == "Error: argument --spawn-rate: " + (
+        "'0' must be a number greater than 0"
+    )
+    assert _refusal("quick", "--spawn-rate", "-1").endswith("'-1' must be a number greater than 0")
+
+
+def test_error_rate_is_a_percentage():
+    assert build("quick", "--max-error-rate", "100").overrides.max_error_rate == 100
+    assert _refusal("quick", "--max-error-rate", "150").endswith(
+        "'150' is not a percentage from 0 to 100"
+    )
 
 
 @pytest.mark.parametrize(
