@@ -25,6 +25,7 @@ from loadtesting.scenarios import (
     Overrides,
     parse_timespan,
 )
+from loadtesting.server import port_is_free
 from loadtesting.target import normalise_host
 from loadtesting.verdict.compare import load_baseline
 
@@ -294,6 +295,20 @@ def check_workers(scenario: str, options: dict) -> None:
         )
 
 
+def check_ports(scenario: str, options: dict) -> None:
+    """The ports the run will listen on are free now, before gunicorn starts or anything is
+    seeded (the load checks again when it binds them)."""
+    if scenario == "interactive" and not port_is_free("127.0.0.1", options["web_port"]):
+        raise CannotRun(f"Port {options['web_port']} is busy; choose another with --web-port.")
+    port, bind = options["master_port"], options["master_bind"]
+    uses_master = options["workers"] or options["expect_workers"]
+    if port and uses_master and scenario not in HOUSEKEEPING and not port_is_free(bind, port):
+        raise CannotRun(
+            f"Cannot listen on {bind}:{port} for the Locust master (busy, or not an address of "
+            "this machine); choose another --master-port or --master-bind."
+        )
+
+
 def worker_command_for(locustfile: Locustfile | None) -> Callable[[int], list[str]]:
     """How the master starts a local worker process on its port."""
     manage_py = str(settings.BASE_DIR / "manage.py")
@@ -326,6 +341,7 @@ def build(scenario: str, options: dict) -> Options:
     """The run's Options from the parsed values (a dict, as Django hands them over); CannotRun
     with one line for what cannot run together."""
     check_workers(scenario, options)
+    check_ports(scenario, options)
     locustfile = locustfile_of(options)
     if locustfile is not None:
         _check_locustfile_run(scenario, locustfile, options)

@@ -2,8 +2,9 @@
 
 Without --host the harness starts gunicorn itself (loadtesting.server) on a free loopback port,
 after migrating. With --host only loopback addresses are accepted unless --allow-remote is given,
-and the server must share the harness's database: a product the harness writes must be visible
-through its API (for your own locustfile the target may be any API: only its port is checked).
+nothing is migrated, and the server must share the harness's database: it must hold the shop's
+migrations, and a product the harness writes must be visible through its API (for your own
+locustfile the target may be any API: only its port is checked).
 """
 
 import logging
@@ -18,6 +19,7 @@ import psutil
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from loadtesting import fixtures
 from loadtesting.exit_codes import CannotRun
@@ -182,6 +184,20 @@ def server_pid_for(base_url: str) -> int | None:
     return None
 
 
+def require_migrated(url: str, database: dict) -> None:
+    """With --host the harness migrates nothing: a database that lacks the shop's migrations (the
+    `postgres` maintenance database, say) cannot be the server's, and is left as it was."""
+    executor = MigrationExecutor(connection)
+    unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if unapplied:
+        raise CannotRun(
+            f"The server at {url} does not share this harness's database "
+            f"({database_line(database)}): {len(unapplied)} of the shop's migrations are not "
+            "applied there (with --host the harness migrates nothing; point DATABASE_URL at the "
+            "server's database)."
+        )
+
+
 def require_shared_database(url: str, database: dict) -> None:
     """A product the harness just wrote must be visible through the server's API."""
     probe = fixtures.probe_product()
@@ -207,9 +223,9 @@ def open_target(options, *, any_api: bool, server: Server | None, out) -> Target
     out.heading("== target")
     if options.host is not None and any_api:
         return _any_api_target(options, out)
-    call_command("migrate", interactive=False, verbosity=0)
     database = describe_database()
     if server is not None:
+        call_command("migrate", interactive=False, verbosity=0)
         server.start()
         logger.info("started gunicorn, pid %s, port %s", server.root_pid(), server.port)
         target = Target(server.url, True, database, server.root_pid(), options.server_workers)
@@ -217,6 +233,7 @@ def open_target(options, *, any_api: bool, server: Server | None, out) -> Target
     else:
         url = normalise_host(options.host, allow_remote=options.allow_remote)
         require_reachable(url)
+        require_migrated(url, database)  # nothing is written before this holds
         require_shared_database(url, database)
         target = Target(url, False, database, server_pid_for(url), None)
         how = "given with --host; it shares this database"

@@ -2,6 +2,7 @@
 starts. Bad options are exit 3 with one line (argparse's own exit 2 is overridden); no locust."""
 
 import json
+import socket
 import sys
 
 import pytest
@@ -177,3 +178,18 @@ def test_the_shop_worker_command_has_no_locustfile():
 
 def test_the_options_bring_no_locust_along():
     assert "locust" not in sys.modules
+
+
+def test_busy_ports_are_refused_before_anything_starts():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+
+        with pytest.raises(CannotRun, match=f"Port {port} is busy"):
+            build("interactive", "--web-port", port)
+        with pytest.raises(CannotRun, match=f"Cannot listen on 127.0.0.1:{port}"):
+            build("quick", "--workers", "2", "--master-port", port)
+        # a port only another scenario would use is no reason to refuse
+        assert build("quick", "--web-port", port).web_port == int(port)
+        assert build("quick", "--master-port", port).master_port == int(port)
