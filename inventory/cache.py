@@ -11,9 +11,13 @@ database and stores its result under that version. A write that commits after th
 replaces the version, so the entry is dead on arrival; a write that committed before it is in
 the result. A read inside a transaction skips the cache, so it sees that transaction's writes.
 
-On when PRODUCT_CACHE_SECONDS > 0 (the default with REDIS_URL): it needs a cache that every
-worker shares, since a per-process cache could not be invalidated across gunicorn workers. If
-the cache is unreachable, reads go to the database and writes only log.
+On when PRODUCT_CACHE_SECONDS > 0 (the default with REDIS_URL, and on the embedded SQLite
+database): the version must be one that every worker shares, since a per-process version could
+not be invalidated across gunicorn workers. With Redis it is a Redis key. Without Redis, on an
+SQLite database, it is an 8-byte stamp in a file beside the database that every worker maps
+(core/shared_version.py: a memory read per cached read, a memory write per committed product
+write), and each worker keeps the entries themselves in its own memory, checked against it.
+If the cache is unreachable, reads go to the database and writes only log.
 """
 
 import hashlib
@@ -25,7 +29,9 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
+
+from core.shared_version import SharedVersion
 
 logger = logging.getLogger("inventory.cache")
 
@@ -35,10 +41,32 @@ PRODUCT_READ_PATH = re.compile(r"^/products(?:/[1-9][0-9]{0,18})?/?$")
 # Any expiry is safe (a new version only means misses); this one keeps stale keys from piling up.
 VERSION_TTL_SECONDS = 24 * 3600
 T = TypeVar("T")
+PROCESS_LOCAL_CACHES = frozenset(
+    ["django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"]
+)
+# database file -> its shared stamp (one per database: tests switch to the test database)
+_embedded_versions: dict[str, SharedVersion] = {}
 
 
 def enabled() -> bool:
     return settings.PRODUCT_CACHE_SECONDS > 0
+
+
+def embedded_version() -> SharedVersion | None:
+    """The catalogue version every worker maps, when the cache is per process and the database
+    an SQLite file on this machine; else None (the version lives in the shared cache)."""
+    if settings.CACHES["default"]["BACKEND"] not in PROCESS_LOCAL_CACHES:
+        return None
+    database = connections["default"].settings_dict
+    name = str(database["NAME"])
+    if database["ENGINE"] != "django.db.backends.sqlite3" or not name:
+        return None
+    if ":memory:" in name or name.startswith("file:"):
+        return None
+    found = _embedded_versions.get(name)
+    if found is None:
+        found = _embedded_versions.setdefault(name, SharedVersion(name + "-catalogue"))
+    return found
 
 
 def _entry_key(name: str) -> str:
@@ -54,9 +82,14 @@ def cached_entry(name: str) -> tuple[str | None, object | None]:
     if not enabled() or transaction.get_connection().in_atomic_block:
         return None, None
     key = _entry_key(name)
+    shared = embedded_version()
     try:
-        found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
+        if shared is not None:
+            version = shared.read()
+            found = cache.get_many([key])
+        else:
+            found = cache.get_many([VERSION_KEY, key])
+            version = found.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TTL_SECONDS)
             version = cache.get(VERSION_KEY)
@@ -87,7 +120,22 @@ def product_read_cached(name: str, build: Callable[[], T]) -> T:
     return value
 
 
+def catalogue_version() -> str | None:
+    """The catalogue version now, wherever it is kept (None: none yet, or the cache is down)."""
+    shared = embedded_version()
+    if shared is not None:
+        return shared.read()
+    try:
+        return cache.get(VERSION_KEY)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _replace_version() -> None:
+    shared = embedded_version()
+    if shared is not None:
+        shared.replace()
+        return
     try:
         cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TTL_SECONDS)
     except Exception:  # noqa: BLE001 - entries still expire after PRODUCT_CACHE_SECONDS

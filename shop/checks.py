@@ -30,10 +30,14 @@ def shared_caches_are_shared(app_configs, **kwargs) -> list[Warning]:
     would leave the other gunicorn workers serving what was invalidated (a revoked token!)."""
     if settings.CACHES["default"]["BACKEND"] not in PROCESS_LOCAL_CACHES:
         return []
+    from inventory.cache import embedded_version
+
     on = [
         name
         for name in ("PRODUCT_CACHE_SECONDS", "AUTH_TOKEN_CACHE_SECONDS")
         if getattr(settings, name) > 0
+        # On an SQLite database the catalogue version is shared through a file (inventory/cache.py).
+        and not (name == "PRODUCT_CACHE_SECONDS" and embedded_version() is not None)
     ]
     if not on:
         return []

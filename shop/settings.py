@@ -263,8 +263,11 @@ IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "10/min")
 # Product reads are cached this long at most, and invalidated by every product write once it
 # commits (inventory/cache.py), so this bounds staleness only while the cache cannot be written.
-# Only with a cache that every worker shares.
-PRODUCT_CACHE_SECONDS = env_int("PRODUCT_CACHE_SECONDS", 10 if REDIS_URL else 0)
+# Only with a version that every worker shares: in Redis, or beside an SQLite database.
+EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+PRODUCT_CACHE_SECONDS = env_int(
+    "PRODUCT_CACHE_SECONDS", 10 if REDIS_URL or EMBEDDED_DATABASE else 0
+)
 # Each worker answers an anonymous product page it has just served again for this long without
 # asking the cache (core/page_cache.py): such a page may be this much older than a write.
 PRODUCT_PAGE_MEMO_MS = env_int("PRODUCT_PAGE_MEMO_MS", 100 if PRODUCT_CACHE_SECONDS > 0 else 0)

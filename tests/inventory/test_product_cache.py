@@ -23,6 +23,8 @@ from orders import services as order_services
 @pytest.fixture
 def cached(settings):
     settings.PRODUCT_CACHE_SECONDS = 30
+    # The worker memo is on by default wherever the cache is (the embedded default too): off here.
+    settings.PRODUCT_PAGE_MEMO_MS = 0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -269,7 +271,10 @@ def test_errors_are_not_stored(cached, wsgi, make_product):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_off_without_a_cache_every_read_goes_through_django(wsgi, make_product, monkeypatch):
+def test_off_without_a_cache_every_read_goes_through_django(
+    wsgi, make_product, monkeypatch, settings
+):
+    settings.PRODUCT_CACHE_SECONDS = 0
     make_product()
     assert wsgi("/products/")[0] == 200
     calls = []

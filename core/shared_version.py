@@ -1,0 +1,54 @@
+"""A version stamp that every process on this machine reads from one shared memory page.
+
+The embedded default (SQLite, no Redis) has no cache that all gunicorn workers share, so a worker
+cannot learn from its own memory that another worker wrote. It can from a file they all map: this
+is an 8-byte stamp in a file beside the SQLite database, mapped with mmap (MAP_SHARED), so reading
+it is a memory read (well under a microsecond) and a new stamp written by one worker is what every
+other worker reads next. Writers replace it with a random value; a reader only ever compares
+"same as when I stored this?", so any change means "changed".
+
+It serves only one machine, which is what an embedded SQLite database is anyway.
+"""
+
+import mmap
+import os
+import threading
+
+SIZE = 8
+
+
+class SharedVersion:
+    """An 8-byte stamp in `path`, shared by every process that maps it."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        self._map: mmap.mmap | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def _mapped(self) -> mmap.mmap:
+        found = self._map
+        if found is not None and self._pid == os.getpid():
+            return found
+        with self._lock:
+            if self._map is None or self._pid != os.getpid():
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    if os.fstat(fd).st_size < SIZE:
+                        # Growing is idempotent: two processes creating it at once both get 8 bytes.
+                        os.ftruncate(fd, SIZE)
+                    self._map = mmap.mmap(
+                        fd, SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
+                    )
+                finally:
+                    os.close(fd)
+                self._pid = os.getpid()
+            return self._map
+
+    def read(self) -> str:
+        return self._mapped()[:SIZE].hex()
+
+    def replace(self) -> str:
+        stamp = os.urandom(SIZE)
+        self._mapped()[:SIZE] = stamp
+        return stamp.hex()
