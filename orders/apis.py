@@ -1,8 +1,12 @@
 """Thin views over order services and selectors."""
 
+import functools
+import re
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -11,10 +15,12 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.authentication import StrictTokenAuthentication
+from core.errors import exception_handler
 from core.errors_schema import ERROR_RESPONSES
 from core.fields import StrictIntegerField, StrictSerializer
 from core.output import datetime_formatter, money
@@ -210,10 +216,101 @@ def order_response(
     return Response(orders_data([order], lines=held)[0], status=code)
 
 
+# The common order, answered without DRF's per-request machinery (fast_order below).
+FAST_ACCEPT = frozenset(["", "*/*", "application/json"])
+FAST_AUTHORIZATION = re.compile(r"Token ([!-~]{1,40})")
+FAST_LINE_KEYS = frozenset(["product_id", "quantity"])
+
+
+def _fast_key(request: HttpRequest) -> tuple[bool, str | None]:
+    """(usable, the Idempotency-Key): a header the DRF view would refuse is not usable."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return True, None
+    return (1 <= len(key) <= IDEMPOTENCY_KEY_MAX and key.isprintable() and key.isascii()), key
+
+
+def fast_order(request: HttpRequest, allow: str) -> HttpResponse | None:
+    """POST /orders/ with one valid line and a valid token, answered as the DRF view answers it
+    (tests/orders/test_fast_order.py holds the two equal), without DRF's request wrapper,
+    negotiation, parser, serializer and renderer: a fifth of an order's CPU, profiled.
+
+    None, before any work is done, for anything else (the several-lines form, any header, body
+    or token the view would question): the DRF view answers that, every error shape included.
+    Errors of the order itself (short stock, unknown product, a reused key, the database down)
+    go through the view's own exception handler."""
+    meta = request.META
+    if meta.get("CONTENT_TYPE") != "application/json":
+        return None
+    if meta.get("HTTP_ACCEPT", "") not in FAST_ACCEPT or not meta.get("CONTENT_LENGTH"):
+        return None
+    authorization = FAST_AUTHORIZATION.fullmatch(meta.get("HTTP_AUTHORIZATION", ""))
+    usable, key = _fast_key(request)
+    if authorization is None or not usable:
+        return None
+    try:
+        body = orjson.loads(request.body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(body) is not dict or body.keys() != FAST_LINE_KEYS:
+        return None
+    product_id, quantity = body["product_id"], body["quantity"]
+    if type(product_id) is not int or type(quantity) is not int:
+        return None
+    if not (1 <= product_id <= 2**63 - 1 and 1 <= quantity <= MAX_LINE_QUANTITY):
+        return None
+    try:
+        user, _token = StrictTokenAuthentication().authenticate_credentials(authorization[1])
+    except AuthenticationFailed:
+        return None
+    request.user = user
+    try:
+        placed = services.order_place(
+            customer=user,
+            lines=[(product_id, quantity)],
+            idempotency_key=key,
+            digest=services.request_digest(body) if key else "",
+        )
+    except UnknownProducts as exc:
+        failed = ValidationError(unknown_product_details(body, exc.product_ids))
+        response = exception_handler(failed, {"request": request})
+    except Exception as exc:  # noqa: BLE001 - the view's handler gives each its shape
+        response = exception_handler(exc, {"request": request})
+    else:
+        data = orders_data([placed.order], lines={placed.order.pk: placed.lines})[0]
+        response = HttpResponse(
+            orjson.dumps(data), status=status.HTTP_201_CREATED, content_type="application/json"
+        )
+        if placed.replayed:
+            response["Idempotent-Replayed"] = "true"
+    response["Allow"] = allow
+    return response
+
+
 class OrderListApi(ShopAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = OrderPagination
     schema = OrderListSchema()
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        """The DRF view, with fast_order in front of it for POST."""
+        drf_view = super().as_view(**initkwargs)
+        # What DRF's Allow header says: Django's View.setup answers HEAD with get.
+        allow = ", ".join(
+            method.upper()
+            for method in cls.http_method_names
+            if hasattr(cls, method) or (method == "head" and hasattr(cls, "get"))
+        )
+
+        def view(request, *args, **kwargs):
+            if request.method == "POST":
+                response = fast_order(request, allow)
+                if response is not None:
+                    return response
+            return drf_view(request, *args, **kwargs)
+
+        return functools.update_wrapper(view, drf_view)
 
     @extend_schema(
         parameters=[

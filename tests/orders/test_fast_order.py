@@ -136,3 +136,123 @@ def test_a_retried_key_replays_from_the_constraint_and_takes_no_more_stock(custo
     )
     assert replayed.replayed and replayed.order.pk == first.order.pk
     assert Order.objects.filter(customer=customer, idempotency_key="retry").count() == 1
+
+
+# --- the common order without DRF's per-request machinery (orders.apis.fast_order) -----------
+
+PER_REQUEST = {"x-request-id", "date"}
+
+
+def answer(client, body, **headers):
+    response = client.post("/orders/", body, content_type="application/json", **headers)
+    kept = {k.lower(): v for k, v in response.items() if k.lower() not in PER_REQUEST}
+    return response.status_code, response.content, kept
+
+
+def through_drf(monkeypatch, client, body, **headers):
+    """The same request answered by the DRF view alone."""
+    from orders import apis
+
+    calls = []
+    real = apis.fast_order
+
+    def counting(request, allow):
+        found = real(request, allow)
+        calls.append(found is not None)
+        return found
+
+    monkeypatch.setattr(apis, "fast_order", lambda request, allow: None)
+    drf = answer(client, body, **headers)
+    monkeypatch.setattr(apis, "fast_order", counting)
+    return drf, calls
+
+
+def same_answer(fast, drf, *, created=False):
+    """Status, body and headers equal; a created order differs only in its id and times."""
+    assert fast[0] == drf[0]
+    assert fast[2] == drf[2]
+    if not created:
+        assert fast[1] == drf[1]
+        return
+    import orjson
+
+    a, b = orjson.loads(fast[1]), orjson.loads(drf[1])
+    assert a["id"] != b["id"]
+    for volatile in ("id", "created_at", "expires_at"):
+        a.pop(volatile), b.pop(volatile)
+    assert a == b
+
+
+def test_a_valid_order_is_answered_by_the_fast_path_as_the_view_answers_it(
+    customer_client, make_product, monkeypatch
+):
+    product = make_product(stock=100, price="4.20")
+    body = {"product_id": product.pk, "quantity": 2}
+    drf, calls = through_drf(monkeypatch, customer_client, body)
+    fast = answer(customer_client, body)
+    assert calls == [True]
+    assert drf[0] == 201
+    same_answer(fast, drf, created=True)
+    # keyed: created, then replayed, each the same as the view's
+    drf, _ = through_drf(monkeypatch, customer_client, body, HTTP_IDEMPOTENCY_KEY="k-drf")
+    fast = answer(customer_client, body, HTTP_IDEMPOTENCY_KEY="k-fast")
+    same_answer(fast, drf, created=True)
+    drf, _ = through_drf(monkeypatch, customer_client, body, HTTP_IDEMPOTENCY_KEY="k-drf")
+    fast = answer(customer_client, body, HTTP_IDEMPOTENCY_KEY="k-fast")
+    assert fast[2]["idempotent-replayed"] == "true"
+    same_answer(fast, drf, created=True)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["short_stock", "unknown_product", "key_reused"],
+)
+def test_domain_errors_of_the_fast_path_equal_the_views(
+    case, customer_client, make_product, monkeypatch
+):
+    product = make_product(stock=3)
+    headers = {}
+    body = {"product_id": product.pk, "quantity": 5}
+    if case == "unknown_product":
+        body = {"product_id": 10**12, "quantity": 1}
+    if case == "key_reused":
+        headers = {"HTTP_IDEMPOTENCY_KEY": "once"}
+        assert (
+            answer(customer_client, {"product_id": product.pk, "quantity": 1}, **headers)[0] == 201
+        )
+        body = {"product_id": product.pk, "quantity": 2}
+    drf, calls = through_drf(monkeypatch, customer_client, body, **headers)
+    fast = answer(customer_client, body, **headers)
+    assert calls == [True]  # the fast path answered it
+    assert fast[0] in (400, 409, 422)
+    same_answer(fast, drf)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        ({"product_id": 1, "quantity": 0}, {}),
+        ({"product_id": True, "quantity": 1}, {}),
+        ({"product_id": 1.0, "quantity": 1}, {}),
+        ({"product_id": 1, "quantity": 1001}, {}),
+        ({"product_id": 1, "quantity": 1, "extra": 1}, {}),
+        ({"product_id": 1}, {}),
+        ({"items": [{"product_id": 1, "quantity": 1}]}, {}),
+        ([1, 2], {}),
+        ({"product_id": 1, "quantity": 1}, {"HTTP_AUTHORIZATION": "Token nope"}),
+        ({"product_id": 1, "quantity": 1}, {"HTTP_AUTHORIZATION": "Bearer x"}),
+        ({"product_id": 1, "quantity": 1}, {"HTTP_IDEMPOTENCY_KEY": ""}),
+        ({"product_id": 1, "quantity": 1}, {"HTTP_IDEMPOTENCY_KEY": "x" * 256}),
+        ({"product_id": 1, "quantity": 1}, {"HTTP_ACCEPT": "text/html"}),
+    ],
+)
+def test_everything_else_goes_to_the_drf_view(body, headers, customer, monkeypatch):
+    from rest_framework.test import APIClient
+
+    customer_client = APIClient()  # the headers as given: no credentials on top
+    headers = {"HTTP_AUTHORIZATION": f"Token {customer.auth_token.key}", **headers}
+    drf, calls = through_drf(monkeypatch, customer_client, body, **headers)
+    fast = answer(customer_client, body, **headers)
+    assert calls == [False]  # not answered by the fast path
+    assert fast == drf
+    assert fast[0] >= 400
