@@ -17,7 +17,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.db import connections
 
-from loadtesting import console, fixtures, reports
+from loadtesting import console, fixtures, reports, run_pages
 from loadtesting.exit_codes import CannotRun, Interrupted
 from loadtesting.kinds import Part, kind_for
 from loadtesting.options import Options
@@ -84,6 +84,7 @@ class Harness:
     def _combined(self, verdicts: list[dict], path: Path) -> dict:
         combined = document.combined(verdicts, path)
         reports.write_json(path, combined)
+        run_pages.write_index(self.results_dir)
         console.print_combined(self.out, combined)
         return combined
 
@@ -122,6 +123,7 @@ class Harness:
         verdict = document.build(part, self.options, files)
         console.print_verdict(self.out, verdict, stock_outs=kind.count_stock_outs)
         reports.write_json(base.with_suffix(".json"), verdict)
+        run_pages.write(part, verdict)
         self.log.copy_children("server output")
         return verdict
 

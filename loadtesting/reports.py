@@ -1,8 +1,10 @@
 """The report files of a run, under one base name `<scenario>_<YYYYmmdd_HHMMSS>`:
 
+`.html` (the harness's own report page, loadtesting.pages), `_samples.json` (what the page plots),
 `.json` (the verdict), `.log` (the run's log with the server's and workers' output copied in),
-and Locust's own: `.html`, `.csv` (per endpoint), `_history.csv`, `_failures.csv`,
+and Locust's own: `_locust.html`, `.csv` (per endpoint), `_history.csv`, `_failures.csv`,
 `_exceptions.csv` (written at the end of the load by loadtesting.load.locust_reports).
+`index.html` in the results directory is the history of every run, rewritten after each.
 """
 
 import json
@@ -11,14 +13,24 @@ from pathlib import Path
 
 # Locust's reports by key: the suffix after the base name.
 LOCUST_FILES = {
-    "html": ".html",
+    "locust_html": "_locust.html",
     "csv": ".csv",
     "history_csv": "_history.csv",
     "failures_csv": "_failures.csv",
     "exceptions_csv": "_exceptions.csv",
 }
 # What the console lists, in this order.
-PRINTED_REPORTS = ("html", "csv", "history_csv", "failures_csv", "log", "json")
+PRINTED_REPORTS = (
+    "html",
+    "locust_html",
+    "csv",
+    "history_csv",
+    "failures_csv",
+    "log",
+    "json",
+    "samples",
+    "index",
+)
 
 
 def unique_base(directory: Path, name: str) -> Path:
@@ -32,7 +44,10 @@ def unique_base(directory: Path, name: str) -> Path:
 def part_files(base: Path, locust_reports: dict) -> dict:
     """Every file of one scenario's report by key."""
     return {
+        "html": str(base.with_suffix(".html")),
         **locust_reports,
+        "samples": str(base.with_name(base.name + "_samples.json")),
+        "index": str(base.with_name("index.html")),
         "log": str(base.with_suffix(".log")),
         "json": str(base.with_suffix(".json")),
     }

@@ -68,6 +68,6 @@ class LocustReports:
             if path != wanted:
                 os.replace(path, wanted)
             reports[key] = str(wanted)
-        html = self.base.with_name(self.base.name + LOCUST_FILES["html"])
+        html = self.base.with_name(self.base.name + LOCUST_FILES["locust_html"])
         html.write_text(html_report(self.environment), encoding="utf-8")
-        return {"html": str(html), **reports}
+        return {"locust_html": str(html), **reports}

@@ -11,6 +11,7 @@ import psutil
 from loadtesting import memory
 from loadtesting.exit_codes import CannotRun
 from loadtesting.kinds import MixKind
+from loadtesting.load.live_samples import SOURCE, LiveSampler, interval_for
 from loadtesting.load.plan import LoadPlan, LoadResult
 from loadtesting.load.runner import run_load
 from loadtesting.resources import ResourceSampler
@@ -54,13 +55,24 @@ def load(harness, part) -> None:
         part.target.server_pid,
         timeline_interval=memory.timeline_interval(part.scenario.run_time),
     )
+    live, live_before = _live_sampler(part)
     me = psutil.Process()
     cpu_before, wall_before = sum(me.cpu_times()[:2]), time.monotonic()
     sampler.start()
+    live.start()
     try:
         result = run_load(plan)
     finally:
+        live.stop()
         resources = sampler.stop()
+    result.live = {
+        "source": SOURCE.format(interval=live.interval),
+        "products": live_before["products"],
+        "stock_before": live_before["stock"],
+        "stock": live.stock,
+        "server": live.server,
+        "generator": live.generator,
+    }
     result.generator = _generator(
         sum(me.cpu_times()[:2]) - cpu_before, time.monotonic() - wall_before
     )
@@ -77,6 +89,28 @@ def load(harness, part) -> None:
     if result.interrupted:
         harness.out.write(f"Load stopped: {result.stop_reason}.", "WARNING")
     part.result, part.resources = result, resources
+
+
+def _live_sampler(part) -> tuple[LiveSampler, dict]:
+    """The page's samples while the load runs (see live_samples); the watched products and their
+    stock are read from the database here, before the load, and the connection closed."""
+    from django.db import connections
+
+    from loadtesting import run_pages
+
+    products = run_pages.watched_products(part.payload) if part.payload else {}
+    now = time.time()
+    before = {pk: [now, stock] for pk, stock in run_pages.stock_in_database(products).items()}
+    connections.close_all()
+    customers = part.payload.get("customers") or [{}]
+    live = LiveSampler(
+        base_url=part.target.url,
+        token=customers[0].get("token"),
+        products={sku: pk for pk, sku in products.items()},
+        server_pid=part.target.server_pid,
+        interval=interval_for(part.scenario.run_time if not part.payload.get("race") else 1),
+    )
+    return live, {"products": products, "stock": before}
 
 
 def probe_load(harness, part, probe) -> LoadResult:

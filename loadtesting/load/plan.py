@@ -44,3 +44,5 @@ class LoadResult:
     reports: dict = field(default_factory=dict)
     user_classes: list[str] = field(default_factory=list)
     generator: dict | None = None  # the load generator's own CPU, filled in by the load phase
+    live: dict | None = None  # the report page's samples (load.live_samples), by the load phase
+    steps: list | None = None  # capacity: [[epoch, users], ...] when each step began

@@ -47,12 +47,15 @@ def loadtest(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 def verdict_of(results: Path, scenario: str) -> dict:
     """The run's verdict; its four reports (and the CSVs beside) must be on disk."""
-    [path] = results.glob(f"{scenario}_*.json")
+    [path] = [p for p in results.glob(f"{scenario}_*.json") if not p.name.endswith("_samples.json")]
     verdict = json.loads(path.read_text())
     base = str(path.with_suffix(""))
-    for suffix in (".html", ".csv", ".log", ".json", "_history.csv", "_failures.csv"):
+    for suffix in (".html", "_locust.html", ".csv", ".log", ".json", "_history.csv",
+                   "_failures.csv", "_samples.json"):  # fmt: skip
         assert Path(base + suffix).is_file(), base + suffix
-    assert "<html" in Path(base + ".html").read_text()[:2000].lower()
+    assert 'id="banner"' in Path(base + ".html").read_text()  # the harness's own page
+    assert "<html" in Path(base + "_locust.html").read_text()[:2000].lower()
+    assert path.name in (results / "index.html").read_text()
     assert Path(base + ".csv").read_text().startswith("Type,Name,Request Count")
     return verdict
 

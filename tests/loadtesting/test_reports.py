@@ -66,7 +66,7 @@ def test_a_recorded_quick_run_is_written_and_printed_as_one_verdict(tmp_path):
         for i in range(100)
     ]
     part = part_of("quick", recorded(samples), tmp_path)
-    files = reports.part_files(part.base, {"html": str(part.base) + ".html"})
+    files = reports.part_files(part.base, {"locust_html": str(part.base) + "_locust.html"})
 
     # when
     verdict = document.build(part, Options(scenario="quick"), files)
@@ -84,6 +84,9 @@ def test_a_recorded_quick_run_is_written_and_printed_as_one_verdict(tmp_path):
     assert verdict["options"]["run_time_s"] == 10
     assert verdict["reports"] == {
         "html": str(part.base) + ".html",
+        "locust_html": str(part.base) + "_locust.html",
+        "samples": str(part.base) + "_samples.json",
+        "index": str(part.base.parent / "index.html"),
         "log": str(part.base) + ".log",
         "json": str(path),
     }
