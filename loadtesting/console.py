@@ -120,6 +120,8 @@ def print_verdict(out: Console, verdict: dict, *, stock_outs: bool) -> None:
         out.write(verdict["audit"]["skipped"], "WARNING")
     for check in verdict["checks"]:
         out.check(check)
+    for unjudged in verdict.get("not_judged", ()):
+        out.write(f"[not judged] {unjudged['label']}", "WARNING")
     out.verdict(verdict["exit_code"])
     out.write("Reports:")
     for key in PRINTED_REPORTS:

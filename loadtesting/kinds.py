@@ -60,6 +60,7 @@ class MixKind:
     global_events = False  # each load gets event hooks of its own
     any_api_target = False  # the target must be the shop, sharing this database
     timeout_reason = "run time reached"
+    interrupt_ends_early = True  # Ctrl-C before the run time: an incomplete run, never a pass
 
     def describe(self, scenario: Scenario) -> str:
         low, high = scenario.think_time
@@ -206,6 +207,7 @@ class InteractiveKind(MixKind):
     """The mix from Locust's web UI on 127.0.0.1:--web-port, within the user cap and the time."""
 
     name = INTERACTIVE
+    interrupt_ends_early = False  # no planned end: Ctrl-C is one way to finish it
 
     def describe(self, scenario: Scenario) -> str:
         return (

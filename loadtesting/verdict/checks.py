@@ -1,15 +1,17 @@
 """Every line of the verdict, with its measured value and limit, and the exit status they give.
 
-Per-endpoint thresholds judge only endpoints with at least 50 steady-state samples (the others are
-reported); aggregate thresholds always judge. A failed oversell check exits 2, any other 1; 2
-beats 1.
+Per-endpoint thresholds judge only endpoints with at least 50 steady-state samples; aggregate
+thresholds judge whenever there is a sample. What could not be judged is listed apart
+(`not_judged`), never counted as a pass, and a run whose every threshold went unjudged fails. A
+run stopped before its planned end (Ctrl-C, SIGTERM) fails as incomplete. A failed oversell check
+exits 2, any other 1; 2 beats 1.
 """
 
 from dataclasses import dataclass
 
 from loadtesting import memory
 from loadtesting.exit_codes import FAILED, OVERSOLD, PASSED
-from loadtesting.scenarios import MIN_ENDPOINT_SAMPLES, Thresholds
+from loadtesting.scenarios import MIN_ENDPOINT_SAMPLES, Thresholds, format_timespan
 
 
 @dataclass
@@ -53,6 +55,8 @@ def _p95_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> list[C
                     limit=limit,
                 )
             )
+    if not total["steady_requests"]:
+        return checks  # not judged: no sample
     checks.append(
         Check(
             "threshold",
@@ -69,7 +73,8 @@ def threshold_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> l
     checks = []
     if thresholds.max_p95_ms is not None:
         checks += _p95_checks(thresholds, rows, total)
-    if thresholds.max_p99_ms is not None:
+    steady = total["steady_requests"]
+    if thresholds.max_p99_ms is not None and steady:
         limit = thresholds.max_p99_ms
         checks.append(
             Check(
@@ -80,7 +85,7 @@ def threshold_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> l
                 limit=limit,
             )
         )
-    if thresholds.max_error_rate is not None:
+    if thresholds.max_error_rate is not None and total["requests"]:
         limit = thresholds.max_error_rate
         rate = total["error_rate_pct"]
         passed = rate == 0 if limit == 0 else rate < limit
@@ -95,7 +100,7 @@ def threshold_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> l
                 limit=limit,
             )
         )
-    if thresholds.min_rps is not None:
+    if thresholds.min_rps is not None and steady:
         limit = thresholds.min_rps
         checks.append(
             Check(
@@ -129,6 +134,80 @@ def memory_checks(thresholds: Thresholds, server: dict | None) -> list[Check]:
             limit=limit,
         )
     ]
+
+
+def not_judged(
+    thresholds: Thresholds, rows: list[dict], total: dict, server: dict | None = None
+) -> list[dict]:
+    """Each threshold that was set but could not be judged, with why: reported, never a pass."""
+    found = []
+
+    def add(label: str, threshold: str, samples: int) -> None:
+        found.append({"label": label, "threshold": threshold, "samples": samples})
+
+    if thresholds.max_p95_ms is not None and thresholds.per_endpoint_p95:
+        for row in rows:
+            if row["steady_requests"] < MIN_ENDPOINT_SAMPLES:
+                add(
+                    f"p95 of {row['method']} {row['name']}: {row['steady_requests']} steady-state "
+                    f"samples, fewer than {MIN_ENDPOINT_SAMPLES}",
+                    "max_p95_ms",
+                    row["steady_requests"],
+                )
+    steady = total["steady_requests"]
+    for key, what in (
+        ("max_p95_ms", "p95 of all requests"),
+        ("max_p99_ms", "p99 of all requests"),
+        ("min_rps", "throughput"),
+    ):
+        if getattr(thresholds, key) is not None and not steady:
+            add(f"{what}: no steady-state samples", key, 0)
+    if thresholds.max_error_rate is not None and not total["requests"]:
+        add("error rate: no requests", "max_error_rate", 0)
+    if thresholds.max_rss_growth_pct is not None:
+        if server is None:
+            add(
+                "server memory flat after warm-up: the server was not measured",
+                "max_rss_growth_pct",
+                0,
+            )
+        elif memory.is_flat(server.get("rss_growth"), thresholds.max_rss_growth_pct) is None:
+            samples = len(server.get("rss_timeline") or ())
+            add(
+                f"server memory flat after warm-up: {samples} sample(s), too few in the steady "
+                "state",
+                "max_rss_growth_pct",
+                samples,
+            )
+    return found
+
+
+def judgement_checks(checks: list[Check], unjudged: list[dict]) -> list[Check]:
+    """A run whose every threshold went unjudged is not a pass."""
+    if not unjudged or any(check.kind == "threshold" for check in checks):
+        return []
+    return [
+        Check(
+            "run",
+            f"No threshold could be judged ({len(unjudged)} not judged: too few samples)",
+            False,
+            measured=0,
+            limit=len(unjudged),
+        )
+    ]
+
+
+def incomplete_check(result, planned_s: float) -> Check:
+    """A run stopped by Ctrl-C or SIGTERM before its planned end is incomplete: never a pass."""
+    ran_s = max(result.end - result.start, 0.0)
+    return Check(
+        "run",
+        f"Run incomplete: {result.stop_reason} after {ran_s:.1f} s of the planned "
+        f"{format_timespan(planned_s)}; the figures cover only that part",
+        False,
+        measured=round(ran_s, 1),
+        limit=planned_s,
+    )
 
 
 def audit_checks(audit: dict) -> list[Check]:

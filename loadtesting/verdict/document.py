@@ -22,10 +22,23 @@ def iso(epoch: float | None) -> str | None:
     )
 
 
-def part_checks(part, options) -> tuple[list, dict | None]:
-    """The scenario's own checks (its kind's), the audit's, the recovery probe's, the users'
-    exceptions and --compare's, in the order they are printed; and the compare section."""
+def is_complete(part) -> bool:
+    """Ran to its planned end: not stopped by Ctrl-C or SIGTERM first (interactive has no
+    planned end: Ctrl-C is one of the ways to finish it)."""
+    return not (part.result.interrupted and part.kind.interrupt_ends_early)
+
+
+def part_checks(part, options) -> tuple[list, dict | None, list[dict]]:
+    """The scenario's own checks (its kind's), whether it ran to its planned end, the audit's,
+    the recovery probe's, the users' exceptions and --compare's, in the order they are printed;
+    the compare section; and the thresholds that could not be judged."""
     checks = part.kind.checks(part)
+    unjudged = verdict_checks.not_judged(
+        part.scenario.thresholds, part.rows, part.total, part.resources
+    )
+    checks += verdict_checks.judgement_checks(checks, unjudged)
+    if not is_complete(part):
+        checks.append(verdict_checks.incomplete_check(part.result, part.scenario.run_time))
     if "skipped" not in part.audit:
         checks += verdict_checks.audit_checks(part.audit)
     if part.recovery is not None and "skipped" not in part.recovery:
@@ -39,7 +52,7 @@ def part_checks(part, options) -> tuple[list, dict | None]:
         else:
             comparison, regression = compare.compare(part.total, baseline, options.compare)
             checks += regression
-    return checks, comparison
+    return checks, comparison, unjudged
 
 
 def options_json(part, options) -> dict:
@@ -65,8 +78,9 @@ def build(part, options, reports: dict) -> dict:
     part.rows, part.total = figures.figures(
         result.samples, steady_start=result.steady_start, end=result.end
     )
-    checks, comparison = part_checks(part, options)
+    checks, comparison, unjudged = part_checks(part, options)
     code = verdict_checks.exit_code(checks)
+    complete = is_complete(part)
     return {
         "scenario": part.scenario.name,
         "options": options_json(part, options),
@@ -81,10 +95,14 @@ def build(part, options, reports: dict) -> dict:
         },
         "stop_reason": result.stop_reason,
         "interrupted": result.interrupted,
+        "complete": complete,
+        "status": "complete" if complete else "incomplete",
         "endpoints": part.rows,
         "total": part.total,
         "thresholds": [check.as_dict() for check in checks if check.kind == "threshold"],
+        "not_judged": unjudged,
         "race": part.race,
+        "capacity": part.capacity,
         "audit": part.audit,
         "recovery": part.recovery,
         "compare": comparison,
@@ -108,10 +126,13 @@ def combined(verdicts: list[dict], path) -> dict:
     skipped = [name for name in ALL_PARTS if name not in [v["scenario"] for v in verdicts]]
     if skipped:
         code = worst([code, 1])
+    complete = not skipped and all(verdict.get("complete", True) for verdict in verdicts)
     return {
         "scenario": "all",
         "parts": verdicts,
         "skipped": skipped,
+        "complete": complete,
+        "status": "complete" if complete else "incomplete",
         "start": verdicts[0]["start"] if verdicts else None,
         "end": verdicts[-1]["end"] if verdicts else None,
         "pass": code == 0,

@@ -156,7 +156,13 @@ def test_impossible_threshold_and_regression_exit_1(env, results, tmp_path):
     assert verdict["compare"]["figures"]["p95_ms"]["baseline"] == 0.001
     assert verdict["exit_code"] == 1
     assert_printed(verdict, run.stdout)
-    assert run.stderr.strip().startswith("CommandError: Verdict: FAIL (exit 1)")
+    # the last line is a plain statement of the exit status, not a "CommandError" crash
+    failures = sum(1 for check in verdict["checks"] if not check["pass"])
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"Exit status 1: {failures} check(s) failed. "
+        f"The verdict is in {verdict['reports']['json']}."
+    )
+    assert "CommandError" not in run.stderr
 
 
 def test_broken_stock_invariant_exits_2(env, results, tmp_path):

@@ -156,7 +156,8 @@ def test_own_locustfile_threshold_fails_with_exit_1(env, results, tmp_path, api)
     assert verdict["options"]["user_classes"] == ["Buyer"]
     assert [row["name"] for row in verdict["endpoints"]] == ["/sold-out"]
     assert {check["kind"] for check in verdict["checks"] if not check["pass"]} == {"threshold"}
-    assert run.stderr.strip().splitlines()[-1].startswith("CommandError: Verdict: FAIL (exit 1)")
+    assert run.stderr.strip().splitlines()[-1].startswith("Exit status 1: ")
+    assert "CommandError" not in run.stderr
 
 
 def test_own_locustfile_on_the_started_shop_with_workers_is_audited(env, results, tmp_path):

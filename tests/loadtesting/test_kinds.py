@@ -102,6 +102,7 @@ def _part(name: str, kind, **fields) -> Part:
 
 def test_the_mix_is_judged_by_its_thresholds_the_race_by_its_counts():
     total = {"p95_ms": 1.0, "p99_ms": 1.0, "error_rate_pct": 0.0, "requests": 1, "failures": 0}
+    total["steady_requests"] = 1
     stress = _part("stress", MixKind(), total=total, resources={"rss_growth": None})
     race = _part("race", RaceKind(), total=total)
     race.race = {

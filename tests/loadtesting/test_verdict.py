@@ -70,6 +70,7 @@ def _row(name: str, p95: float, steady: int) -> dict:
 def test_per_endpoint_p95_judges_only_endpoints_with_50_samples():
     rows = [_row("/a", 150.0, 50), _row("/b", 900.0, 49)]
     total = {"p95_ms": 99.0, "error_rate_pct": 0.0, "requests": 99, "failures": 0}
+    total["steady_requests"] = 99
 
     found = checks.threshold_checks(QUICK_THRESHOLDS, rows, total)
 
@@ -87,7 +88,7 @@ def test_per_endpoint_p95_judges_only_endpoints_with_50_samples():
     [(0, 0.0, True), (0, 0.01, False), (1, 0.99, True), (1, 1.0, False)],
 )
 def test_error_rate_limit_zero_means_none_and_others_are_strict(limit, rate, passed):
-    total = {"error_rate_pct": rate, "requests": 100, "failures": 1}
+    total = {"error_rate_pct": rate, "requests": 100, "failures": 1, "steady_requests": 100}
 
     [check] = checks.threshold_checks(Thresholds(max_error_rate=limit), [], total)
 
@@ -96,7 +97,7 @@ def test_error_rate_limit_zero_means_none_and_others_are_strict(limit, rate, pas
 
 def test_p99_and_throughput_limits():
     thresholds = Thresholds(max_p99_ms=1000, min_rps=300)
-    total = {"p99_ms": 1000.0, "rps": 300.0}
+    total = {"p99_ms": 1000.0, "rps": 300.0, "steady_requests": 3000}
 
     p99, rps = checks.threshold_checks(thresholds, [], total)
 
@@ -114,7 +115,9 @@ def _audit(*, ok: bool = True, ledger_ok: bool = True) -> dict:
 
 
 def test_exit_code_2_beats_1():
-    slow = checks.threshold_checks(Thresholds(max_p95_ms=1), [], {"p95_ms": 5.0})
+    slow = checks.threshold_checks(
+        Thresholds(max_p95_ms=1), [], {"p95_ms": 5.0, "steady_requests": 1}
+    )
     oversold = checks.audit_checks(_audit(ok=False))
 
     assert checks.exit_code(checks.audit_checks(_audit())) == PASSED

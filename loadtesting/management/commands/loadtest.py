@@ -14,13 +14,29 @@ from django.db import DatabaseError
 
 from loadtesting import harness, options
 from loadtesting.console import Console
-from loadtesting.exit_codes import COULD_NOT_RUN, INTERRUPTED, CannotRun, Interrupted
+from loadtesting.exit_codes import COULD_NOT_RUN, INTERRUPTED, OVERSOLD, CannotRun, Interrupted
 from loadtesting.fixtures import fixture_summary
 from loadtesting.scenarios import HOUSEKEEPING, SCENARIO_NAMES
 
 
 def _raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
+
+
+def final_line(verdict: dict) -> str:
+    """Why a finished run exits non-zero, and where its verdict is."""
+    code = verdict["exit_code"]
+    if not verdict.get("complete", True):
+        why = "the run is incomplete (stopped before its planned end), so it cannot pass"
+    elif code == OVERSOLD:
+        why = "oversell or a broken stock invariant"
+    elif "parts" in verdict:  # all
+        failed = [part["scenario"] for part in verdict["parts"] if not part["pass"]]
+        why = "failed: " + ", ".join(failed + [f"{name} (skipped)" for name in verdict["skipped"]])
+    else:
+        failed = [check for check in verdict["checks"] if not check["pass"]]
+        why = f"{len(failed)} check(s) failed"
+    return f"Exit status {code}: {why}. The verdict is in {verdict['reports']['json']}."
 
 
 class Command(BaseCommand):
@@ -73,14 +89,20 @@ class Command(BaseCommand):
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CommandError(f"Database error: {reason}", returncode=COULD_NOT_RUN) from None
         except (Interrupted, KeyboardInterrupt):
-            raise CommandError("Interrupted before any load ran.", returncode=INTERRUPTED) from None
+            return self._exit("Interrupted before any load ran.", INTERRUPTED)
         if parsed["json"]:
             self.stdout.write(json.dumps(verdict, default=str))
         if verdict["exit_code"]:
-            raise CommandError(
-                f"Verdict: FAIL (exit {verdict['exit_code']}); see {verdict['reports']['json']}",
-                returncode=verdict["exit_code"],
-            )
+            self._exit(final_line(verdict), verdict["exit_code"])
+
+    def _exit(self, line: str, code: int) -> None:
+        """The run's last line, a plain statement on stderr (not Django's "CommandError: …",
+        which reads like a crash), and its exit status."""
+        if not getattr(self, "_called_from_command_line", False):
+            raise CommandError(line, returncode=code)
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        sys.exit(code)
 
     def _worker(self, parsed: dict) -> None:
         from loadtesting.load.workers import run_worker  # imports locust
