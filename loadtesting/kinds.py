@@ -21,7 +21,15 @@ from django.db import connections
 from loadtesting import audit, fixtures
 from loadtesting.exit_codes import CannotRun
 from loadtesting.probes import warm_up
-from loadtesting.scenarios import INTERACTIVE, MIX, RACE, Locustfile, Scenario, format_timespan
+from loadtesting.scenarios import (
+    CAPACITY,
+    INTERACTIVE,
+    MIX,
+    RACE,
+    Locustfile,
+    Scenario,
+    format_timespan,
+)
 from loadtesting.server import port_is_free
 from loadtesting.verdict import checks as verdict_checks
 
@@ -48,6 +56,7 @@ class Part:
     audit: dict = field(default_factory=dict)
     race: dict | None = None
     recovery: dict | None = None
+    capacity: dict | None = None  # capacity: the search's steps and the capacity found
 
 
 class MixKind:
@@ -320,7 +329,54 @@ class OwnUsersKind(MixKind):
         return described
 
 
-KINDS: dict[str, type[MixKind]] = {MIX: MixKind, RACE: RaceKind, INTERACTIVE: InteractiveKind}
+class CapacityKind(MixKind):
+    """The mix with the user count stepped up (loadtesting.capacity) until the SLO breaks or
+    req/s stops growing; judged by whether a capacity was measured (and the audit)."""
+
+    name = CAPACITY
+    allows_workers = False  # each step is measured from this process's samples
+
+    def describe(self, scenario: Scenario) -> str:
+        from loadtesting.capacity import schedule_for
+
+        schedule = schedule_for(scenario.users, scenario.run_time)
+        return (
+            f"{schedule.start_users} users, +{schedule.step_users} every {schedule.step_s:g} s "
+            f"up to {schedule.max_users}, at most {format_timespan(scenario.run_time)}; "
+            f"SLO p95 < {scenario.thresholds.max_p95_ms:g} ms, "
+            f"errors < {scenario.thresholds.max_error_rate:g} %"
+        )
+
+    def drive(self, environment, runner, plan, result, stop):
+        from loadtesting.load.capacity import drive_capacity
+
+        drive_capacity(runner, plan, result, stop)
+
+    def after_load(self, harness, part: Part) -> None:
+        super().after_load(harness, part)
+        part.capacity = part.result.capacity
+
+    def checks(self, part: Part) -> list:
+        from loadtesting.capacity import check_label
+
+        found = part.capacity or {"max_users": None, "stopped_because": "no step ran"}
+        return [
+            verdict_checks.Check(
+                "capacity",
+                check_label(found),
+                found["max_users"] is not None,
+                measured=found["max_users"],
+                limit=">= 1 step within the SLO",
+            )
+        ]
+
+
+KINDS: dict[str, type[MixKind]] = {
+    MIX: MixKind,
+    RACE: RaceKind,
+    INTERACTIVE: InteractiveKind,
+    CAPACITY: CapacityKind,
+}
 
 
 def kind_for(scenario: Scenario, locustfile: Locustfile | None = None) -> MixKind:

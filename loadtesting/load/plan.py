@@ -46,3 +46,4 @@ class LoadResult:
     generator: dict | None = None  # the load generator's own CPU, filled in by the load phase
     live: dict | None = None  # the report page's samples (load.live_samples), by the load phase
     steps: list | None = None  # capacity: [[epoch, users], ...] when each step began
+    capacity: dict | None = None  # capacity: the verdict's `capacity` (loadtesting.capacity)
