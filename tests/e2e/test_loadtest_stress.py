@@ -16,22 +16,8 @@ pytestmark = pytest.mark.e2e
 LOOSE = ["--max-p95-ms", "10000", "--max-p99-ms", "10000", "--max-error-rate", "5"]
 
 
-def test_stress_reports_flat_memory_and_recovers(env, tmp_path):
-    results = tmp_path / "results"
-
-    # when
-    run = loadtest(
-        env, "stress", "--users", "20", "--spawn-rate", "10", "--run-time", "20s",
-        *LOOSE, "--results-dir", str(results), *SMALL,
-    )  # fmt: skip
-
-    # then: it passed, and said so
-    assert run.returncode == 0, run.stdout + run.stderr
-    verdict = verdict_of(results, "stress")
-    assert_printed(verdict, run.stdout)
-
-    # the memory timeline: a sample a second over the master and its two workers
-    server = verdict["server"]
+def assert_memory_timeline(server: dict) -> None:
+    """A sample a second over the master and its two workers."""
     timeline = server["rss_timeline"]
     assert len(timeline) >= 10
     assert [t for t, _ in timeline] == sorted(t for t, _ in timeline)
@@ -41,7 +27,10 @@ def test_stress_reports_flat_memory_and_recovers(env, tmp_path):
     assert len(server["uss_timeline"]) == len(timeline)  # Linux: USS is readable
     assert {row["role"] for row in server["processes_at_end"]} == {"master", "worker"}
 
-    # its growth after warm-up, judged against the default limit
+
+def assert_memory_growth_judged(verdict: dict, stdout: str) -> None:
+    """The growth after warm-up, judged against the default limit, in the verdict and printed."""
+    server = verdict["server"]
     growth = server["rss_growth"]
     assert growth["steady_samples"] >= 8
     assert server["rss_growth_pct"] == growth["growth_pct"]
@@ -64,9 +53,11 @@ def test_stress_reports_flat_memory_and_recovers(env, tmp_path):
     assert (
         f"Server memory: {growth['warm_mb']:g} MB after warm-up -> {growth['end_mb']:g} MB "
         f"at the end ({growth['growth_pct']:+.1f} %)"
-    ) in run.stdout
+    ) in stdout
 
-    # and the service recovered: /health, then 10 users that meet quick's verdict again
+
+def assert_recovered(verdict: dict) -> None:
+    """/health, then 10 users that meet quick's verdict again."""
     recovery = verdict["recovery"]
     assert "skipped" not in recovery
     assert recovery["health"]["ok"] is True
@@ -76,5 +67,25 @@ def test_stress_reports_flat_memory_and_recovers(env, tmp_path):
     recovered = [check for check in verdict["checks"] if check["kind"] == "recovery"]
     assert len(recovered) == 1 + len(recovery["checks"])
     assert all(check["pass"] for check in recovered)
+
+
+def test_stress_reports_flat_memory_and_recovers(env, tmp_path):
+    results = tmp_path / "results"
+
+    # when
+    run = loadtest(
+        env, "stress", "--users", "20", "--spawn-rate", "10", "--run-time", "20s",
+        *LOOSE, "--results-dir", str(results), *SMALL,
+    )  # fmt: skip
+
+    # then: it passed, and said so
+    assert run.returncode == 0, run.stdout + run.stderr
+    verdict = verdict_of(results, "stress")
+    assert_printed(verdict, run.stdout)
+
+    # the memory timeline, its growth after warm-up, and the service recovered
+    assert_memory_timeline(verdict["server"])
+    assert_memory_growth_judged(verdict, run.stdout)
+    assert_recovered(verdict)
     assert verdict["audit"]["ok"] is True
     assert verdict["exit_code"] == 0
