@@ -210,6 +210,22 @@ def write_credentials(path: Path, payload: dict) -> None:
         handle.write("\n")
 
 
+def remove_credentials(path: Path) -> str:
+    """The credentials file `prepare` wrote: "removed", "absent", or "kept" when the file at
+    that path is not one of ours (it is never removed then)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return "absent"
+    except (OSError, ValueError):
+        return "kept"
+    ours = isinstance(data, dict) and {"version", "staff", "customers"} <= data.keys()
+    if not ours:
+        return "kept"
+    path.unlink()
+    return "removed"
+
+
 def clean() -> dict:
     """Remove every fixture and what it caused; returns what was removed and what was kept."""
     fixture_products = Product.objects.filter(sku__startswith=SKU_PREFIX)

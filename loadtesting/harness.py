@@ -135,5 +135,7 @@ def prepare(*, seed: int, customers: int, credentials: Path) -> dict:
     return payload
 
 
-def clean() -> dict:
-    return fixtures.clean()
+def clean(*, credentials: Path) -> dict:
+    removed = fixtures.clean()
+    removed["credentials"] = fixtures.remove_credentials(credentials)
+    return removed

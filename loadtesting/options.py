@@ -245,7 +245,8 @@ def _output_arguments(parser) -> None:
         "--credentials",
         type=Path,
         default=Path(DEFAULT_CREDENTIALS),
-        help=f"prepare: where to write tokens and product ids (default {DEFAULT_CREDENTIALS})",
+        help=f"prepare: where to write tokens and product ids; clean: the file to remove "
+        f"(default {DEFAULT_CREDENTIALS})",
     )
 
 

@@ -342,9 +342,11 @@ def test_prepare_then_plain_locust_then_host_then_clean(env, results, tmp_path, 
     assert "does not share this harness's database" in foreign.stderr
 
     # finally clean removes every fixture and what it caused
-    cleaned = loadtest(env, "clean")
+    cleaned = loadtest(env, "clean", "--credentials", str(credentials))
     assert cleaned.returncode == 0, cleaned.stderr
     assert "Removed " in cleaned.stdout
+    assert f"Removed the credentials file {credentials}." in cleaned.stdout
+    assert not credentials.exists()
     count = (
         "from inventory.models import Product\n"
         "from django.contrib.auth.models import User\n"

@@ -81,7 +81,7 @@ class Command(BaseCommand):
             if scenario == "prepare":
                 return self._prepare(parsed, console)
             if scenario == "clean":
-                return self._clean(console)
+                return self._clean(parsed, console)
             verdict = harness.Harness(options.build(scenario, parsed), console).run()
         except CannotRun as exc:
             raise CommandError(str(exc), returncode=COULD_NOT_RUN) from None
@@ -125,8 +125,9 @@ class Command(BaseCommand):
             f"locust -f loadtesting/locustfile.py --host http://127.0.0.1:8000"
         )
 
-    def _clean(self, console: Console) -> None:
-        removed = harness.clean()
+    def _clean(self, parsed: dict, console: Console) -> None:
+        path = parsed["credentials"]
+        removed = harness.clean(credentials=path)
         console.write(
             f"Removed {removed['orders']} orders ({removed['order_lines']} lines), "
             f"{removed['products']} products and {removed['users']} users with their tokens.",
@@ -138,4 +139,15 @@ class Command(BaseCommand):
                 f"fixtures, {removed['kept_products']} fixture products and "
                 f"{removed['kept_users']} fixture users they still reference.",
                 "WARNING",
+            )
+        if removed["credentials"] == "removed":
+            console.write(f"Removed the credentials file {path}.", "SUCCESS")
+        elif removed["credentials"] == "absent":
+            console.write(
+                f"No credentials file at {path} (if prepare wrote one elsewhere, "
+                "give clean the same --credentials PATH)."
+            )
+        else:
+            console.write(
+                f"Kept {path}: it is not a credentials file that prepare wrote.", "WARNING"
             )
