@@ -235,7 +235,7 @@ def capacity_section(capacity: dict | None) -> str:
         "<h2>Capacity</h2>"
         f'<p id="capacity-summary">Capacity: <b>{_text(capacity.get("max_users"))} users</b>, '
         f"{_text(capacity.get('max_rps'))} req/s at p95 {_text(capacity.get('p95_ms_at_max'))} ms "
-        "(the last step that met the SLO); stopped because "
+        "(the last step within the SLO that still added req/s); stopped because "
         f"{escape(str(capacity.get('stopped_because')))}.</p>"
         + _table("capacity", ["users", "req/s", "p95 ms", "errors %", "SLO"], body)
         + '<div class="chart" id="chart-capacity"></div>'
@@ -345,16 +345,16 @@ def render_report(verdict: dict, samples: dict | None, links: dict) -> str:
         key_figures(total),
         "<h2>Thresholds</h2>",
         checks_table(thresholds, "thresholds"),
-        "<h2>Every check</h2>",
-        checks_table(verdict.get("checks", []), "checks"),
         race_section(verdict.get("race")),
         capacity_section(verdict.get("capacity")),
+        charts_section(samples),
+        "<h2>Every check</h2>",
+        checks_table(verdict.get("checks", []), "checks"),
         "<h2>Endpoints</h2>",
         endpoints_table(verdict.get("endpoints", []), total),
         audit_section(verdict.get("audit"), verdict.get("recovery")),
         compare_section(verdict.get("compare")),
         resources_section(verdict.get("server"), verdict.get("load_generator")),
-        charts_section(samples),
         links_section(links),
         assets.json_script(
             "page-data",
