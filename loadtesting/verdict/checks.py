@@ -13,6 +13,9 @@ from loadtesting import memory
 from loadtesting.exit_codes import FAILED, OVERSOLD, PASSED
 from loadtesting.scenarios import MIN_ENDPOINT_SAMPLES, Thresholds, format_timespan
 
+# The oversell audit's line names at most this many broken products (the JSON has them all).
+PRODUCTS_NAMED = 3
+
 
 @dataclass
 class Check:
@@ -223,6 +226,14 @@ def audit_checks(audit: dict) -> list[Check]:
             f"Oversell audit: {after['negative_stock']} product(s) with negative stock, "
             f"{after['mismatched_products']} with stock + held != units received"
         )
+        if problems := after.get("problems"):
+            label += ": " + ", ".join(
+                f"{row['sku']} (stock {row['stock']} + held {row['held']} != "
+                f"received {row['units_received']})"
+                for row in problems[:PRODUCTS_NAMED]
+            )
+            if len(problems) > PRODUCTS_NAMED:
+                label += f" and {len(problems) - PRODUCTS_NAMED} more (see the JSON)"
         if before is not None and not before["ok"]:
             label += " (already broken before the load)"
     checks.append(
