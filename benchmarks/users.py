@@ -2,13 +2,14 @@
 
 The runner picks one class per phase on the command line
 (`locust -f benchmarks/users.py --headless ... ProductListUser`). The standard mix is the
-harness's ShopUser itself (loadtesting/users.py), signed in with the seeded tokens and a short
+harness's ShopUser itself (loadtesting/load/users.py), signed in with the seeded tokens and a short
 think time; the throughput users below are small subclasses of it that each run one request
 with no think time, so req/s is what the server (or the generator) can do. BareUser hits the
 bare WSGI app and needs nothing of the shop.
 
 Fixtures come from the JSON file named by BENCH_FIXTURES (written by `benchmarks.seed`) and are
-handed to the harness's users through loadtesting.users.configure, as the harness's runner does.
+handed to the harness's users through loadtesting.load.users.configure, as the harness's runner
+does.
 Without BENCH_FIXTURES (`loadtest custom --locustfile benchmarks/users.py`, which runs BareUser
 inside the harness's own process) nothing is configured here.
 """
@@ -36,7 +37,7 @@ MIX_WAIT = [float(s) for s in os.environ.get("BENCH_MIX_WAIT", "0.025,0.075").sp
 
 
 def harness_fixtures(bench: dict) -> dict:
-    """benchmarks.seed's fixtures in the shape the harness's users take (loadtesting.users)."""
+    """benchmarks.seed's fixtures in the shape the harness's users take (loadtesting.load.users)."""
     products = list(bench.get("product_ids", ()))
     token, staff = bench.get("customer_token"), bench.get("staff_token")
     return {

@@ -1,4 +1,4 @@
-"""Exit statuses of `manage.py loadtest` (LOADTEST.md, "Verdict"); 2 beats 1."""
+"""Exit statuses of `manage.py loadtest` (docs/loadtest.md, "Exit status"); 2 beats 1."""
 
 PASSED = 0
 FAILED = 1  # a performance threshold, the recovery probe or a --compare regression

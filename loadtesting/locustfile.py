@@ -1,7 +1,7 @@
 """Plain Locust with the harness's traffic mix: `locust -f loadtesting/locustfile.py --host URL`.
 
 The users and their setup are in loadtesting/load/locustfile.py (credentials, logins, think time,
-joining a harness master as a worker); this path is the one README and LOADTEST.md give.
+joining a harness master as a worker); this path is the one README and docs/loadtest.md give.
 """
 
 import sys

@@ -2,7 +2,7 @@
 
 `percentile(values, q)` is the smallest value with at least q % of the values at or below it
 (rank = ceil(q / 100 * n), at least 1): always one of the measured values, never interpolated and
-never a histogram bucket, which is what LOADTEST.md's "exact percentiles" asks of the verdict.
+never a histogram bucket, which is what docs/loadtest.md's "exact percentiles" asks of the verdict.
 The rank is computed in exact arithmetic: in floats 7 / 100 * 100 is 7.000000000000001, whose
 ceiling would pick the 8th value instead of the 7th.
 """

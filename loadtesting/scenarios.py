@@ -1,4 +1,4 @@
-"""The scenarios of LOADTEST.md: their sizes, run times, think times and default verdicts.
+"""The scenarios of docs/loadtest.md: their sizes, run times, think times and default verdicts.
 
 Pure data and parsing; nothing here imports locust or touches the database.
 """

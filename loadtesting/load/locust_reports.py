@@ -1,4 +1,4 @@
-"""Locust's own reports of one load: its CSVs and its HTML report, under the names LOADTEST.md
+"""Locust's own reports of one load: its CSVs and its HTML report, under the names docs/loadtest.md
 gives them (loadtesting.reports.LOCUST_FILES).
 
 Locust's StatsCSVFileWriter writes the CSVs while the load runs (the history grows every second);

@@ -1,6 +1,6 @@
 """The verdict document: what `<base>.json` holds for one scenario, and for `all`.
 
-Its fields are LOADTEST.md's ("Verdict"): scenario, options, target, database, start/end, the
+Its fields are docs/loadtest.md's ("Verdict"): scenario, options, target, database, start/end, the
 figures per endpoint and in total, each threshold with its measured value, the race, the audit,
 the recovery probe, the --compare section, the server's and the load generator's resources,
 Locust's own totals, every check, the report files, pass and the exit code.

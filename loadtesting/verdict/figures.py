@@ -1,8 +1,9 @@
 """The verdict's figures: exact, over every recorded sample (loadtesting.load.recorder).
 
-Arithmetic (LOADTEST.md): percentiles are exact (nearest rank, loadtesting.percentiles) over every
-request of the steady state (after ramp-up); RPS is over the steady state; the error rate is in
-percent of all requests, stock-outs counted in the denominator but not as failures.
+Arithmetic (docs/loadtest.md, "Verdict"): percentiles are exact (nearest rank,
+loadtesting.percentiles) over every request of the steady state (after ramp-up); RPS is over the
+steady state; the error rate is in percent of all requests, stock-outs counted in the denominator
+but not as failures.
 """
 
 from collections import defaultdict

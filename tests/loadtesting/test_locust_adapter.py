@@ -1,6 +1,6 @@
 """Locust's internals, all in loadtesting/load/locust_adapter.py: its check fails, naming the
 thing, when a Locust upgrade moves one. Locust runs only in subprocesses here: imported into the
-pytest process it would patch threads into greenlets (LOADTEST.md, "Testing the harness")."""
+pytest process it would patch threads into greenlets (docs/loadtest.md, "Testing the harness")."""
 
 import ast
 import subprocess
