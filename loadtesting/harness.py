@@ -125,6 +125,7 @@ class Harness:
         reports.write_json(base.with_suffix(".json"), verdict)
         run_pages.write(part, verdict)
         self.log.copy_children("server output")
+        kind.after_report(self, part, verdict)
         return verdict
 
 

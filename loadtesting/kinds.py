@@ -24,6 +24,7 @@ from loadtesting.probes import warm_up
 from loadtesting.scenarios import (
     CAPACITY,
     INTERACTIVE,
+    INTERACTIVE_CAP_S,
     MIX,
     RACE,
     Locustfile,
@@ -152,6 +153,9 @@ class MixKind:
     def options_json(self, described: dict, part: Part, options) -> dict:
         return described
 
+    def after_report(self, harness, part: Part, verdict: dict) -> None:
+        """Once the verdict and the reports are written."""
+
 
 class RaceKind(MixKind):
     """The last units: every user waits at a barrier, then orders 1 unit of one product."""
@@ -237,7 +241,10 @@ class InteractiveKind(MixKind):
                 "SUCCESS",
             )
 
-        return {"web_port": port, "on_web_ui": on_web_ui}
+        from loadtesting.load.web_ui_shop import RunState
+
+        self.ui_state = RunState()
+        return {"web_port": port, "on_web_ui": on_web_ui, "ui_state": self.ui_state}
 
     def locust_options(self, plan, events):
         from loadtesting.load.locust_adapter import locust_parser
@@ -258,6 +265,17 @@ class InteractiveKind(MixKind):
         described["cap_s"] = described.pop("run_time_s")
         described["web_port"] = options.web_port
         return described
+
+    def after_report(self, harness, part: Part, verdict: dict) -> None:
+        """Stopped in the UI or at the cap: the UI shows the verdict until Ctrl-C. Ctrl-C during
+        the load already closed it (load.phase)."""
+        state = getattr(self, "ui_state", None)
+        if state is None or state.web_ui is None or part.result.interrupted:
+            return
+        from loadtesting.load.web_ui_shop import serve_until_quit
+
+        state.done(verdict)
+        serve_until_quit(state, harness.out.write, INTERACTIVE_CAP_S)
 
 
 class OwnUsersKind(MixKind):

@@ -56,6 +56,8 @@ def load(harness, part) -> None:
         timeline_interval=memory.timeline_interval(part.scenario.run_time),
     )
     live, live_before = _live_sampler(part)
+    if plan.ui_state is not None:
+        plan.ui_state.live = live  # the web UI's Shop tab shows the hot stock
     me = psutil.Process()
     cpu_before, wall_before = sum(me.cpu_times()[:2]), time.monotonic()
     sampler.start()
@@ -73,6 +75,8 @@ def load(harness, part) -> None:
         "server": live.server,
         "generator": live.generator,
     }
+    if plan.ui_state is not None and (result.interrupted or not result.ran):
+        plan.ui_state.close()  # Ctrl-C finishes interactive: no verdict to wait in the UI for
     result.generator = _generator(
         sum(me.cpu_times()[:2]) - cpu_before, time.monotonic() - wall_before
     )

@@ -25,6 +25,7 @@ class LoadPlan:
     child_output: Path | None = None
     web_port: int = 8089
     on_web_ui: Callable[[str], None] | None = None
+    ui_state: object = None  # interactive: load.web_ui_shop.RunState (the UI outlives the load)
 
 
 @dataclass

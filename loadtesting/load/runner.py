@@ -182,7 +182,8 @@ class _Load:
             self.events.quitting.fire(environment=self.env, reverse=True)
             if not isinstance(self.runner, MasterRunner):
                 self.runner.quit()
-        if self.env.web_ui is not None and web_ui_started(self.env.web_ui):
+        keep = self.plan.ui_state is not None  # interactive: it stops after the verdict
+        if self.env.web_ui is not None and web_ui_started(self.env.web_ui) and not keep:
             self.env.web_ui.stop()
         self.workers.stop()
         for hook, listener in self.listeners:

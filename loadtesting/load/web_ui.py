@@ -10,6 +10,7 @@ import time
 import gevent
 from flask import jsonify, request
 
+from loadtesting.load import web_ui_shop
 from loadtesting.load.locust_adapter import web_ui_argv
 from loadtesting.load.plan import LoadPlan, LoadResult
 from loadtesting.load.runner import StopFlag, progress_line
@@ -59,6 +60,9 @@ def drive_web_ui(environment, runner, plan: LoadPlan, result: LoadResult, stop: 
     with web_ui_argv():
         web_ui = environment.create_web_ui(host="127.0.0.1", port=plan.web_port, delayed_start=True)
         _install_guard(web_ui, environment, scenario.max_users)
+        if plan.ui_state is not None:  # the shop's tab and routes; the UI outlives the load
+            web_ui_shop.install(web_ui, environment, plan.ui_state)
+            plan.ui_state.web_ui, plan.ui_state.url = web_ui, f"http://127.0.0.1:{plan.web_port}"
         web_ui.start()
         _announce(plan)
         deadline = time.monotonic() + scenario.run_time
@@ -74,6 +78,9 @@ def drive_web_ui(environment, runner, plan: LoadPlan, result: LoadResult, stop: 
                 plan.progress(progress_line(runner, result, scenario.run_time))
                 next_progress = now + plan.progress_interval
             gevent.sleep(0.2)
+    if plan.ui_state is not None:  # after web_ui_argv() restored it: trimmed again until the end
+        plan.ui_state.state = web_ui_shop.AUDITING
+        plan.ui_state.hold_argv()
     environment.events.test_stop.remove_listener(on_test_stop)
     if stopped["done"]:
         result.stop_reason = "stopped in the web UI"

@@ -57,6 +57,20 @@ class Chromium:
         assert "<html" in done.stdout, done.stderr[-2000:]
         return done.stdout
 
+    def console(self, url: str, *, budget_ms: int = 5000) -> tuple[str, list[str]]:
+        """The DOM and the page's console errors (Chromium logs them with --enable-logging)."""
+        done = self._run(
+            "--enable-logging=stderr", "--v=0", f"--virtual-time-budget={budget_ms}",
+            "--dump-dom", url,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        errors = [
+            line
+            for line in done.stderr.splitlines()
+            if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)
+        ]
+        return done.stdout, errors
+
     def screenshot(self, url: str, path: Path, *, size: str = "1200,2400") -> Path:
         done = self._run(f"--window-size={size}", f"--screenshot={path}", url)
         assert done.returncode == 0 and path.exists(), done.stderr[-2000:]

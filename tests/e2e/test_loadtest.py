@@ -257,20 +257,57 @@ def test_interactive_audits_and_reports_when_stopped_in_the_web_ui(env, results)
         with urllib.request.urlopen(f"{ui}/swarm", data=form, timeout=10) as response:
             assert json.loads(response.read())["success"] is True
         time.sleep(4)
+        # the Shop tab (Locust's extended_stats): stock-outs apart from failures, the hot stock
+        shop = _json(f"{ui}/stats/requests")["extended_stats"]
+        figures = {row["figure"]: row["value"] for row in shop[0]["data"]}
+        assert shop[0]["key"] == "shop" and figures["state"] == "running"
+        assert "stock-outs (409 insufficient_stock)" in figures and "failures" in figures
+        assert any(name.startswith("stock of LT-HOT-") for name in figures)
         with urllib.request.urlopen(f"{ui}/stop", data=b"", timeout=10) as response:
             assert json.loads(response.read())["success"] is True
-        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+
+        # then: the audit and the reports run while the UI stays up, and it shows the verdict
+        deadline = time.monotonic() + 120
+        while (status := _json(f"{ui}/harness/status"))["state"] != "done":
+            assert process.poll() is None and time.monotonic() < deadline, status
+            time.sleep(0.5)
+        assert process.poll() is None  # still serving after Stop
+        with urllib.request.urlopen(f"{ui}/", timeout=10) as response:
+            assert response.status == 200
+        figures = {
+            row["figure"]: row["value"]
+            for row in _json(f"{ui}/stats/requests")["extended_stats"][0]["data"]
+        }
+        verdict = verdict_of(results, "interactive")
+        assert status["verdict"] == verdict
+        assert figures["verdict"] == f"PASS (exit {verdict['exit_code']})"
+        assert figures["stock-outs (409 insufficient_stock)"] == verdict["total"]["stock_outs"]
+        with urllib.request.urlopen(f"{ui}/harness", timeout=10) as response:
+            assert 'id="banner"' in response.read().decode()
+        with urllib.request.urlopen(f"{ui}/harness/report", timeout=10) as response:
+            assert response.read().decode() == Path(verdict["reports"]["html"]).read_text()
+        form = urllib.parse.urlencode({"user_count": 3, "spawn_rate": 3}).encode()
+        with urllib.request.urlopen(f"{ui}/swarm", data=form, timeout=10) as response:
+            assert json.loads(response.read())["success"] is False  # the run is over
+
+        # and Ctrl-C quits, with the verdict's exit status
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
 
-    # then
     assert process.returncode == 0, stdout + stderr
-    verdict = verdict_of(results, "interactive")
     assert verdict["stop_reason"] == "stopped in the web UI"
     assert verdict["total"]["requests"] > 0
     assert_printed(verdict, stdout)
+    assert f"The verdict is in the web UI: {ui}/harness" in stdout
+
+
+def _json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def _wait_for(url: str, process: subprocess.Popen) -> None:
