@@ -1,6 +1,6 @@
 """The report page and the run history, checked against the verdict JSON they were built from.
 
-The fixtures under data/ are a real `loadtest race` and a real 12-second `loadtest quick`: their
+The fixtures under data/ are a real `loadtest race` and a real 10-second `loadtest quick`: their
 verdict JSON and recorded samples (`<base>_samples.json`). No locust import: loadtesting.pages
 is pure.
 """
