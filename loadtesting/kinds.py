@@ -241,7 +241,7 @@ class InteractiveKind(MixKind):
                 "SUCCESS",
             )
 
-        from loadtesting.load.web_ui_shop import RunState
+        from loadtesting.load.ui_state import RunState
 
         self.ui_state = RunState()
         return {"web_port": port, "on_web_ui": on_web_ui, "ui_state": self.ui_state}
