@@ -19,9 +19,4 @@ class StrictTokenAuthentication(TokenAuthentication):
             raise AuthenticationFailed("Invalid token.")
         if not token_cache.enabled():
             return super().authenticate_credentials(key)
-        token = token_cache.cached_token(key)
-        if token is not None and token.user.is_active:
-            return token.user, token
-        user, token = super().authenticate_credentials(key)
-        token_cache.remember_token(token)
-        return user, token
+        return token_cache.authenticate(key, super().authenticate_credentials)

@@ -1,8 +1,11 @@
 """A short-lived cache of token → user, so that an authenticated request needs no query for it.
 
 Profiled, the token lookup (a query joining the user) was about a fifth of the server's CPU for
-an order. On only when AUTH_TOKEN_CACHE_SECONDS > 0 (the default with REDIS_URL): revocation must
-reach every gunicorn worker, which a per-process cache could not.
+an order. On only when AUTH_TOKEN_CACHE_SECONDS > 0 (the default with REDIS_URL and on the
+embedded SQLite database): revocation must reach every gunicorn worker, which a per-process cache
+alone could not. On an SQLite file without Redis, each worker keeps its own entries and a stamp
+that every worker maps revokes them (accounts/embedded_token_cache.py); what follows is the path
+through the shared cache (Redis).
 
 Revocation is immediate, not eventual. Every change to a token or a user (logout, deactivation,
 staff rights, deletion: the model signals below) writes a tombstone over the token's entry, and
@@ -25,6 +28,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from rest_framework.authtoken.models import Token
 
+from accounts.embedded_token_cache import Lookup, embedded_cache
+
 logger = logging.getLogger("accounts.token_cache")
 
 TOMBSTONE = "revoked"
@@ -35,6 +40,20 @@ TOMBSTONE_SECONDS = 10
 
 def enabled() -> bool:
     return settings.AUTH_TOKEN_CACHE_SECONDS > 0
+
+
+def authenticate(token_key: str, lookup: Lookup):
+    """(user, token) for the key: from the cache when a live entry is there, else from
+    lookup(token_key) (the database), remembered. The cache must be enabled()."""
+    embedded = embedded_cache()
+    if embedded is not None:
+        return embedded.authenticate(token_key, lookup)
+    token = cached_token(token_key)
+    if token is not None and token.user.is_active:
+        return token.user, token
+    user, token = lookup(token_key)
+    remember_token(token)
+    return user, token
 
 
 def _key(token_key: str) -> str:
@@ -82,14 +101,28 @@ def forget_tokens(token_keys: list[str]) -> None:
     transaction.on_commit(write_tombstones)
 
 
+def _embedded_changed() -> bool:
+    """On the embedded path any change of a token or user replaces the accounts stamp, even in a
+    process whose own cache is off (a management command beside the workers, say)."""
+    embedded = embedded_cache()
+    if embedded is None:
+        return False
+    embedded.changed()
+    return True
+
+
 def _token_changed(sender, instance: Token, created: bool = False, **_kwargs) -> None:
-    if not created:  # a new key has nothing cached
+    if not _embedded_changed() and not created:  # a new key has nothing cached in Redis
         forget_tokens([instance.key])
 
 
 def _user_changed(sender, instance, **_kwargs) -> None:
-    if enabled():
+    if not _embedded_changed() and enabled():
         forget_tokens(list(Token.objects.filter(user_id=instance.pk).values_list("key", flat=True)))
+
+
+def _user_deleted(sender, instance, **_kwargs) -> None:
+    _embedded_changed()
 
 
 def connect_signals() -> None:
@@ -97,4 +130,6 @@ def connect_signals() -> None:
     post_save.connect(_token_changed, sender=Token, dispatch_uid="token_cache_token_saved")
     post_delete.connect(_token_changed, sender=Token, dispatch_uid="token_cache_token_deleted")
     post_save.connect(_user_changed, sender=user_model, dispatch_uid="token_cache_user_saved")
-    # Deleting a user deletes its token rows, and each of those sends its own post_delete.
+    # Deleting a user deletes its token rows, and each of those sends its own post_delete; the
+    # embedded path replaces its stamp for the user's own deletion too.
+    post_delete.connect(_user_deleted, sender=user_model, dispatch_uid="token_cache_user_deleted")

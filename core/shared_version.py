@@ -52,3 +52,33 @@ class SharedVersion:
         stamp = os.urandom(SIZE)
         self._mapped()[:SIZE] = stamp
         return stamp.hex()
+
+
+# The caches that only the process itself sees: with one of these, a stamp beside the database is
+# the only thing the workers share.
+PROCESS_LOCAL_CACHES = frozenset(
+    ["django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"]
+)
+# (database file, slot) -> its stamp; one per database, since tests switch to the test database
+_beside: dict[tuple[str, str], SharedVersion] = {}
+
+
+def beside_embedded_database(slot: str) -> SharedVersion | None:
+    """The stamp `slot` (a file `<database>-<slot>`, one per cache: "catalogue", "accounts")
+    beside the default database, when that database is an SQLite file on this machine and the
+    cache is per process; else None (there is a shared cache to keep versions in, or no file)."""
+    from django.conf import settings
+    from django.db import connections
+
+    if settings.CACHES["default"]["BACKEND"] not in PROCESS_LOCAL_CACHES:
+        return None
+    database = connections["default"].settings_dict
+    name = str(database["NAME"])
+    if database["ENGINE"] != "django.db.backends.sqlite3" or not name:
+        return None
+    if ":memory:" in name or name.startswith("file:"):
+        return None
+    found = _beside.get((name, slot))
+    if found is None:
+        found = _beside.setdefault((name, slot), SharedVersion(f"{name}-{slot}"))
+    return found

@@ -29,9 +29,9 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import transaction
 
-from core.shared_version import SharedVersion
+from core.shared_version import SharedVersion, beside_embedded_database
 
 logger = logging.getLogger("inventory.cache")
 
@@ -41,11 +41,6 @@ PRODUCT_READ_PATH = re.compile(r"^/products(?:/[1-9][0-9]{0,18})?/?$")
 # Any expiry is safe (a new version only means misses); this one keeps stale keys from piling up.
 VERSION_TTL_SECONDS = 24 * 3600
 T = TypeVar("T")
-PROCESS_LOCAL_CACHES = frozenset(
-    ["django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"]
-)
-# database file -> its shared stamp (one per database: tests switch to the test database)
-_embedded_versions: dict[str, SharedVersion] = {}
 
 
 def enabled() -> bool:
@@ -55,18 +50,7 @@ def enabled() -> bool:
 def embedded_version() -> SharedVersion | None:
     """The catalogue version every worker maps, when the cache is per process and the database
     an SQLite file on this machine; else None (the version lives in the shared cache)."""
-    if settings.CACHES["default"]["BACKEND"] not in PROCESS_LOCAL_CACHES:
-        return None
-    database = connections["default"].settings_dict
-    name = str(database["NAME"])
-    if database["ENGINE"] != "django.db.backends.sqlite3" or not name:
-        return None
-    if ":memory:" in name or name.startswith("file:"):
-        return None
-    found = _embedded_versions.get(name)
-    if found is None:
-        found = _embedded_versions.setdefault(name, SharedVersion(name + "-catalogue"))
-    return found
+    return beside_embedded_database("catalogue")
 
 
 def _entry_key(name: str) -> str:

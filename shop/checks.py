@@ -30,14 +30,16 @@ def shared_caches_are_shared(app_configs, **kwargs) -> list[Warning]:
     would leave the other gunicorn workers serving what was invalidated (a revoked token!)."""
     if settings.CACHES["default"]["BACKEND"] not in PROCESS_LOCAL_CACHES:
         return []
-    from inventory.cache import embedded_version
+    from core.shared_version import beside_embedded_database
 
+    # On an SQLite database both caches are invalidated through stamps in files beside it that
+    # every worker maps (inventory/cache.py, accounts/embedded_token_cache.py).
+    if beside_embedded_database("catalogue") is not None:
+        return []
     on = [
         name
         for name in ("PRODUCT_CACHE_SECONDS", "AUTH_TOKEN_CACHE_SECONDS")
         if getattr(settings, name) > 0
-        # On an SQLite database the catalogue version is shared through a file (inventory/cache.py).
-        and not (name == "PRODUCT_CACHE_SECONDS" and embedded_version() is not None)
     ]
     if not on:
         return []

@@ -272,8 +272,12 @@ PRODUCT_CACHE_SECONDS = env_int(
 # asking the cache (core/page_cache.py): such a page may be this much older than a write.
 PRODUCT_PAGE_MEMO_MS = env_int("PRODUCT_PAGE_MEMO_MS", 100 if PRODUCT_CACHE_SECONDS > 0 else 0)
 # Token → user lookups are cached this long at most; logout, deactivation and any change of the
-# user or token invalidate at once (accounts/token_cache.py). Also only with a shared cache.
-AUTH_TOKEN_CACHE_SECONDS = env_int("AUTH_TOKEN_CACHE_SECONDS", 60 if REDIS_URL else 0)
+# user or token invalidate at once (accounts/token_cache.py). Also only where every worker sees
+# the invalidation: in Redis, or through a stamp beside an SQLite database
+# (accounts/embedded_token_cache.py).
+AUTH_TOKEN_CACHE_SECONDS = env_int(
+    "AUTH_TOKEN_CACHE_SECONDS", 60 if REDIS_URL or EMBEDDED_DATABASE else 0
+)
 
 # --- REST framework ---------------------------------------------------------------------------
 

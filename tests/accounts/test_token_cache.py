@@ -2,7 +2,8 @@
 deactivation and changed rights take effect at once.
 
 These tests commit for real (transaction=True): the tombstones are written again on commit. The
-local-memory cache stands in for Redis, which is fine in one process.
+local-memory cache stands in for Redis, which is fine in one process; the embedded path (a stamp
+beside the SQLite database) is tested in test_token_cache_embedded.py and is off here.
 """
 
 import pytest
@@ -16,8 +17,9 @@ from tests.conftest import client_for, make_user
 
 
 @pytest.fixture
-def token_cached(settings):
+def token_cached(settings, monkeypatch):
     settings.AUTH_TOKEN_CACHE_SECONDS = 60
+    monkeypatch.setattr(token_cache, "embedded_cache", lambda: None)
 
 
 def token_queries(client, url: str = "/orders/") -> tuple[int, int]:
@@ -102,6 +104,10 @@ def test_the_cache_holds_no_token_in_clear(token_cached, customer, customer_clie
 
 @pytest.mark.django_db
 def test_off_by_default_without_a_shared_cache(customer_client, settings):
+    if connection.vendor == "sqlite":
+        # The embedded default shares its invalidation through a stamp beside the database.
+        assert settings.AUTH_TOKEN_CACHE_SECONDS == 60
+        return
     assert settings.AUTH_TOKEN_CACHE_SECONDS == 0
     assert token_queries(customer_client) == (200, 1)
     assert token_queries(customer_client) == (200, 1)
