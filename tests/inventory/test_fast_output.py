@@ -13,7 +13,7 @@ from core.json import FastJSONRenderer
 from inventory.apis import ProductOutputSerializer, products_data
 from inventory.models import Product
 from orders import services as order_services
-from orders.apis import OrderOutputSerializer, orders_data
+from orders.output import OrderOutputSerializer, orders_data
 from orders.selectors import order_list, order_with_lines
 
 pytestmark = pytest.mark.django_db

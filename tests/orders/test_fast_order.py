@@ -138,7 +138,7 @@ def test_a_retried_key_replays_from_the_constraint_and_takes_no_more_stock(custo
     assert Order.objects.filter(customer=customer, idempotency_key="retry").count() == 1
 
 
-# --- the common order without DRF's per-request machinery (orders.apis.fast_order) -----------
+# --- the common order without DRF's per-request machinery (orders.fast_order) ----------------
 
 PER_REQUEST = {"x-request-id", "date"}
 
