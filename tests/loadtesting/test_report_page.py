@@ -1,101 +1,13 @@
-"""The report page and the run history, checked against the verdict JSON they were built from.
+"""The report page, checked against the verdict JSON and the samples it was built from. No
+locust import: loadtesting.pages is pure."""
 
-The fixtures under data/ are a real `loadtest race` and a real 10-second `loadtest quick`: their
-verdict JSON and recorded samples (`<base>_samples.json`). No locust import: loadtesting.pages
-is pure.
-"""
-
-import json
-import re
-import shutil
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from loadtesting.pages import links_for, render_report, write_index, write_report_page
+from loadtesting.pages import links_for, render_report, write_report_page
 from loadtesting.pages import samples as page_samples
-
-DATA = Path(__file__).parent / "data"
-
-
-def fixture(name: str) -> tuple[dict, dict]:
-    verdict = json.loads((DATA / f"{name}_verdict.json").read_text())
-    samples = json.loads((DATA / f"{name}_samples.json").read_text())
-    return verdict, samples
-
-
-class Node:
-    def __init__(self, tag: str, attrs: dict, parent=None) -> None:
-        self.tag, self.attrs, self.parent = tag, attrs, parent
-        self.children: list[Node] = []
-        self.text_parts: list[str] = []
-
-    @property
-    def text(self) -> str:
-        return "".join(
-            part if isinstance(part, str) else part.text for part in self._content()
-        ).strip()
-
-    def _content(self):
-        return self.text_parts
-
-    def find_all(self, tag: str | None = None, **attrs) -> list["Node"]:
-        found = []
-        for child in self.children:
-            if (tag is None or child.tag == tag) and all(
-                child.attrs.get(key.replace("_", "-")) == value for key, value in attrs.items()
-            ):
-                found.append(child)
-            found += child.find_all(tag, **attrs)
-        return found
-
-    def by_id(self, element_id: str) -> "Node":
-        matches = [node for node in self.find_all() if node.attrs.get("id") == element_id]
-        assert len(matches) == 1, f"#{element_id}: {len(matches)} elements"
-        return matches[0]
-
-
-VOID = {"meta", "br", "img", "input", "link", "hr", "source", "col", "area", "base", "wbr"}
-
-
-class Tree(HTMLParser):
-    """A small DOM: enough to read the page's tables, attributes and scripts."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = self.current = Node("#root", {})
-        self.attributes: list[tuple[str, str, str]] = []  # (tag, name, value) of every attribute
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attributes = {name: value or "" for name, value in attrs}
-        self.attributes += [(tag, name, value) for name, value in attributes.items()]
-        node = Node(tag, attributes, self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not self.root and node.tag != tag:
-            node = node.parent
-        if node is not self.root:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        node = self.current
-        while node is not None:
-            node.text_parts.append(data)
-            node = node.parent
-
-
-def cells(row: Node) -> dict[str, str]:
-    return {cell.attrs.get("class", ""): cell.text for cell in row.find_all("td")}
-
-
-def number(text: str) -> float:
-    return float(text.replace(",", ""))
+from tests.loadtesting.page_tree import Tree, assert_offline, cells, fixture, number, page_data
 
 
 @pytest.fixture
@@ -110,10 +22,6 @@ def quick_page():
     verdict, samples = fixture("quick")
     html = render_report(verdict, samples, links_for(verdict, Path("quick.html")))
     return verdict, samples, html, Tree(html).root
-
-
-def page_data(root: Node) -> dict:
-    return json.loads(root.by_id("page-data").text)
 
 
 # --- the report page --------------------------------------------------------------------------
@@ -312,23 +220,6 @@ def test_links_name_the_runs_files_relative_to_the_page(tmp_path):
 
 # --- nothing over the network -----------------------------------------------------------------
 
-URL_ATTRIBUTES = {"src", "href", "action", "formaction", "srcset", "poster", "data", "background"}
-
-
-def assert_offline(html: str) -> None:
-    tree = Tree(html)
-    for tag, name, value in tree.attributes:
-        if name in URL_ATTRIBUTES:
-            assert not re.match(r"^\s*([a-z][a-z0-9+.-]*:|//)", value, re.I), (tag, name, value)
-        assert not (tag == "script" and name == "src"), "scripts are inlined"
-    assert not tree.root.find_all("link"), "no <link>: styles are inlined"
-    assert not tree.root.find_all("iframe") and not tree.root.find_all("img")
-    for style in tree.root.find_all("style"):
-        assert "@import" not in style.text and "url(" not in style.text
-    scripts = " ".join(script.text for script in tree.root.find_all("script"))
-    for call in ("fetch(", "XMLHttpRequest", "WebSocket", "EventSource", "import(", "sendBeacon"):
-        assert call not in scripts, call
-
 
 @pytest.mark.parametrize("name", ["race", "quick"])
 def test_the_report_page_references_nothing_over_the_network(name):
@@ -342,71 +233,6 @@ def test_the_offline_check_catches_a_cdn_script():
     cdn = html.replace("<body>", '<body><script src="https://cdn.example/x.js"></script>', 1)
     with pytest.raises(AssertionError):
         assert_offline(cdn)
-
-
-# --- the run history --------------------------------------------------------------------------
-
-
-def results_dir(tmp_path: Path) -> Path:
-    """Three runs (two quick, one race), a page for two of them, a samples file, and junk."""
-    directory = tmp_path / "results"
-    directory.mkdir()
-    for name, start, rps, p95, passed in (
-        ("quick_20261201_100000", "2026-12-01T10:00:00.000Z", 100.0, 40.0, True),
-        ("race_20261201_110000", "2026-12-01T11:00:00.000Z", None, None, True),
-        ("quick_20261201_120000", "2026-12-01T12:00:00.000Z", 80.0, 90.0, False),
-    ):
-        verdict, _ = fixture(name.split("_")[0])
-        verdict["start"], verdict["pass"] = start, passed
-        verdict["exit_code"] = 0 if passed else 1
-        if rps is not None:
-            verdict["total"].update({"rps": rps, "p95_ms": p95})
-        (directory / f"{name}.json").write_text(json.dumps(verdict))
-    (directory / "quick_20261201_100000.html").write_text("page")
-    (directory / "race_20261201_110000.html").write_text("page")
-    shutil.copy(DATA / "quick_samples.json", directory / "quick_20261201_100000_samples.json")
-    (directory / "notes.json").write_text('{"not": "a verdict"}')
-    (directory / "broken.json").write_text("{")
-    return directory
-
-
-def test_the_history_lists_every_run_newest_first_with_its_figures(tmp_path):
-    directory = results_dir(tmp_path)
-    root = Tree(write_index(directory).read_text()).root
-    rows = root.by_id("runs").find_all("tr")[1:]
-    assert [row.attrs["data-json"] for row in rows] == [
-        "quick_20261201_120000.json",
-        "race_20261201_110000.json",
-        "quick_20261201_100000.json",
-    ]
-    newest = cells(rows[0])
-    assert (newest["rps"], newest["p95"], newest["audit"]) == ("80.0", "90.0", "holds")
-    assert rows[0].attrs["data-pass"] == "false" and "FAIL (exit 1)" in rows[0].text
-    race_row = cells(rows[1])
-    assert race_row["stockouts"] == "15"
-
-
-def test_the_history_links_each_run_to_its_page_or_else_its_json(tmp_path):
-    directory = results_dir(tmp_path)
-    root = Tree(write_index(directory).read_text()).root
-    links = [row.find_all("a")[0].attrs["href"] for row in root.by_id("runs").find_all("tr")[1:]]
-    assert links == [
-        "quick_20261201_120000.json",
-        "race_20261201_110000.html",
-        "quick_20261201_100000.html",
-    ]
-    for link in links:
-        assert (directory / link).exists()
-
-
-def test_the_history_trend_is_per_scenario_oldest_first(tmp_path):
-    directory = results_dir(tmp_path)
-    root = Tree(write_index(directory).read_text()).root
-    trends = page_data(root)["trends"]
-    assert [run["rps"] for run in trends["quick"]] == [100.0, 80.0]
-    assert [run["p95_ms"] for run in trends["quick"]] == [40.0, 90.0]
-    assert [chart.attrs["data-scenario"] for chart in root.find_all("div", **{"class": "chart"})]
-    assert_offline(write_index(directory).read_text())
 
 
 # --- the samples' arithmetic ------------------------------------------------------------------
