@@ -1,5 +1,7 @@
 """Fixtures shared by the end-to-end harness tests."""
 
+from pathlib import Path
+
 import pytest
 
 from loadtesting.server import scrubbed_env
@@ -16,3 +18,9 @@ def env(tmp_path) -> dict:
     if not env.get("DATABASE_URL"):
         env["SQLITE_PATH"] = str(tmp_path / "db.sqlite3")
     return env
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    """The run's --results-dir, under the test's own tmp_path."""
+    return tmp_path / "results"

@@ -11,14 +11,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from loadtesting.server import GunicornServer, free_port
+from loadtesting.server import GunicornServer
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +24,6 @@ PYTHON = sys.executable
 LOOSE = ["--max-p95-ms", "10000", "--max-p99-ms", "20000"]
 SMALL = ["--server-workers", "2"]
 TIMEOUT_S = 240
-
-
-@pytest.fixture
-def results(tmp_path) -> Path:
-    return tmp_path / "results"
 
 
 def loadtest(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -240,88 +232,6 @@ def test_workers_run_distributed(env, results):
     assert_printed(verdict, run.stdout)
 
 
-def test_interactive_audits_and_reports_when_stopped_in_the_web_ui(env, results):
-    # given: the web UI on a free port
-    port = free_port()
-    ui = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [PYTHON, "manage.py", "loadtest", "interactive", "--web-port", str(port),
-         "--run-time", "2m", "--results-dir", str(results), *SMALL],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        _wait_for(f"{ui}/", process)
-
-        # when: a user swarms from the UI, and later presses stop
-        form = urllib.parse.urlencode({"user_count": 3, "spawn_rate": 3}).encode()
-        with urllib.request.urlopen(f"{ui}/swarm", data=form, timeout=10) as response:
-            assert json.loads(response.read())["success"] is True
-        time.sleep(4)
-        # the Shop tab (Locust's extended_stats): stock-outs apart from failures, the hot stock
-        shop = _json(f"{ui}/stats/requests")["extended_stats"]
-        figures = {row["figure"]: row["value"] for row in shop[0]["data"]}
-        assert shop[0]["key"] == "shop" and figures["state"] == "running"
-        assert "stock-outs (409 insufficient_stock)" in figures and "failures" in figures
-        assert any(name.startswith("stock of LT-HOT-") for name in figures)
-        with urllib.request.urlopen(f"{ui}/stop", data=b"", timeout=10) as response:
-            assert json.loads(response.read())["success"] is True
-
-        # then: the audit and the reports run while the UI stays up, and it shows the verdict
-        deadline = time.monotonic() + 120
-        while (status := _json(f"{ui}/harness/status"))["state"] != "done":
-            assert process.poll() is None and time.monotonic() < deadline, status
-            time.sleep(0.5)
-        assert process.poll() is None  # still serving after Stop
-        with urllib.request.urlopen(f"{ui}/", timeout=10) as response:
-            assert response.status == 200
-        figures = {
-            row["figure"]: row["value"]
-            for row in _json(f"{ui}/stats/requests")["extended_stats"][0]["data"]
-        }
-        verdict = verdict_of(results, "interactive")
-        assert status["verdict"] == verdict
-        assert figures["verdict"] == f"PASS (exit {verdict['exit_code']})"
-        assert figures["stock-outs (409 insufficient_stock)"] == verdict["total"]["stock_outs"]
-        with urllib.request.urlopen(f"{ui}/harness", timeout=10) as response:
-            assert 'id="banner"' in response.read().decode()
-        with urllib.request.urlopen(f"{ui}/harness/report", timeout=10) as response:
-            assert response.read().decode() == Path(verdict["reports"]["html"]).read_text()
-        form = urllib.parse.urlencode({"user_count": 3, "spawn_rate": 3}).encode()
-        with urllib.request.urlopen(f"{ui}/swarm", data=form, timeout=10) as response:
-            assert json.loads(response.read())["success"] is False  # the run is over
-
-        # and Ctrl-C quits, with the verdict's exit status
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-    assert process.returncode == 0, stdout + stderr
-    assert verdict["stop_reason"] == "stopped in the web UI"
-    assert verdict["total"]["requests"] > 0
-    assert_printed(verdict, stdout)
-    assert f"The verdict is in the web UI: {ui}/harness" in stdout
-
-
-def _json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _wait_for(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, f"{url} never answered"
-            time.sleep(0.3)
-
-
 @pytest.fixture
 def server(env, tmp_path):
     """The brief's terminal 1: the shop under gunicorn on the test's database."""
@@ -384,6 +294,11 @@ def test_prepare_then_plain_locust_then_host_then_clean(env, results, tmp_path, 
     assert "Removed " in cleaned.stdout
     assert f"Removed the credentials file {credentials}." in cleaned.stdout
     assert not credentials.exists()
+    assert _fixtures_left(env) == ["0", "0"]
+
+
+def _fixtures_left(env: dict) -> list[str]:
+    """How many load-test products and users the database holds (as printed)."""
     count = (
         "from inventory.models import Product\n"
         "from django.contrib.auth.models import User\n"
@@ -394,4 +309,4 @@ def test_prepare_then_plain_locust_then_host_then_clean(env, results, tmp_path, 
         [PYTHON, "manage.py", "shell", "-c", count],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    assert left.stdout.split()[-2:] == ["0", "0"]
+    return left.stdout.split()[-2:]

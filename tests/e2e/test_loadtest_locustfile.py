@@ -88,11 +88,6 @@ def api() -> Iterator[ThreadingHTTPServer]:
         server.server_close()
 
 
-@pytest.fixture
-def results(tmp_path) -> Path:
-    return tmp_path / "results"
-
-
 def locustfile(tmp_path: Path, source: str, name: str = "my_api_users.py") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(source))
