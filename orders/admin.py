@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 
 from orders import services
 from orders.exceptions import OrderNotCancellable
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus, data_fields
 
 
 class OrderLineInline(admin.TabularInline):
@@ -38,16 +38,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     inlines = [OrderLineInline]
     actions = ["cancel_selected"]
-    readonly_fields = [
-        "customer",
-        "status",
-        "total",
-        "created_at",
-        "expires_at",
-        "paid_at",
-        "cancelled_at",
-        "idempotency_key",
-    ]
+    # Every field read-only (state changes go through the actions), but the body's digest.
+    readonly_fields = [name for name in data_fields(Order) if name != "request_digest"]
     exclude = ["request_digest"]
 
     def get_queryset(self, request):

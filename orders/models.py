@@ -53,6 +53,12 @@ class Order(models.Model):
         return f"Order {self.pk} ({self.status})"
 
 
+def data_fields(model: type[models.Model]) -> tuple[str, ...]:
+    """The model's own columns but its id, in their declared order: what orders.services writes
+    in an order's INSERT, and what the admin shows (read-only)."""
+    return tuple(field.name for field in model._meta.concrete_fields if not field.primary_key)
+
+
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")

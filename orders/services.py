@@ -26,7 +26,7 @@ from orders.exceptions import (
     OrderNotYours,
     UnknownProducts,
 )
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus, data_fields
 from orders.selectors import order_with_lines
 
 
@@ -87,18 +87,8 @@ class _Converters:
 
 
 _PRICE = _Converters(Product, "price")
-_ORDER_FIELDS = (
-    "customer",
-    "status",
-    "total",
-    "created_at",
-    "expires_at",
-    "paid_at",
-    "cancelled_at",
-    "idempotency_key",
-    "request_digest",
-)
-_LINE_FIELDS = ("order", "product", "quantity", "unit_price")
+_ORDER_FIELDS = data_fields(Order)
+_LINE_FIELDS = data_fields(OrderLine)
 
 
 # The order's three statements of its own go through Django's cursor, here and only here: an
