@@ -10,6 +10,8 @@ import urllib.request
 
 import gevent
 
+from loadtesting.server import http_status
+
 
 def http_json(url: str, *, timeout: float = 5.0) -> tuple[int, dict]:
     """(status, JSON body) of a GET; status 0 when the server cannot be reached."""
@@ -48,13 +50,7 @@ def _post_json(url: str, body: dict, token: str, timeout: float) -> int:
         method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError, TimeoutError):
-        return 0
+    return http_status(request, timeout) or 0
 
 
 def warm_up(

@@ -148,9 +148,8 @@ def scrubbed_env(
 # --- gunicorn -----------------------------------------------------------------------------------
 
 
-def _get_status(url: str, headers: Mapping[str, str], timeout: float) -> int | None:
-    """The HTTP status of a GET, or None when nothing answered."""
-    request = urllib.request.Request(url, headers=dict(headers))
+def http_status(request: urllib.request.Request, timeout: float) -> int | None:
+    """The HTTP status a request is answered with, or None when nothing answered."""
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status
@@ -158,6 +157,11 @@ def _get_status(url: str, headers: Mapping[str, str], timeout: float) -> int | N
         return exc.code
     except (urllib.error.URLError, OSError, TimeoutError):
         return None
+
+
+def _get_status(url: str, headers: Mapping[str, str], timeout: float) -> int | None:
+    """The HTTP status of a GET, or None when nothing answered."""
+    return http_status(urllib.request.Request(url, headers=dict(headers)), timeout)
 
 
 def _children(pid: int) -> list[int]:
