@@ -73,11 +73,15 @@ def _count(text: str) -> int:
     return _whole_number(text, 0)
 
 
-def _number(text: str) -> float:
+def _float(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _number(text: str) -> float:
+    value = _float(text)
     if value != value or value < 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
     return value
@@ -85,10 +89,7 @@ def _number(text: str) -> float:
 
 def _positive_number(text: str) -> float:
     """A finite number above 0 (the spawn rate: 0 would start nobody); one message for -1 and 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _float(text)
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a number greater than 0")
     return value
