@@ -41,6 +41,12 @@ def ms(value: float) -> str:
     return f"{value:.1f} ms"
 
 
+def _latency_check(what: str, value: float, limit: float) -> Check:
+    """A latency threshold: `what` (a percentile of some requests) below `limit` milliseconds."""
+    label = f"{what}: {ms(value)} (limit < {limit:g} ms)"
+    return Check("threshold", label, value < limit, measured=value, limit=limit)
+
+
 def _p95_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> list[Check]:
     limit = thresholds.max_p95_ms
     checks = []
@@ -48,27 +54,11 @@ def _p95_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> list[C
         for row in rows:
             if row["steady_requests"] < MIN_ENDPOINT_SAMPLES:
                 continue  # reported, not judged
-            checks.append(
-                Check(
-                    "threshold",
-                    f"p95 of {row['method']} {row['name']}: {ms(row['p95_ms'])} "
-                    f"(limit < {limit:g} ms)",
-                    row["p95_ms"] < limit,
-                    measured=row["p95_ms"],
-                    limit=limit,
-                )
-            )
+            what = f"p95 of {row['method']} {row['name']}"
+            checks.append(_latency_check(what, row["p95_ms"], limit))
     if not total["steady_requests"]:
         return checks  # not judged: no sample
-    checks.append(
-        Check(
-            "threshold",
-            f"p95 of all requests: {ms(total['p95_ms'])} (limit < {limit:g} ms)",
-            total["p95_ms"] < limit,
-            measured=total["p95_ms"],
-            limit=limit,
-        )
-    )
+    checks.append(_latency_check("p95 of all requests", total["p95_ms"], limit))
     return checks
 
 
@@ -78,16 +68,7 @@ def threshold_checks(thresholds: Thresholds, rows: list[dict], total: dict) -> l
         checks += _p95_checks(thresholds, rows, total)
     steady = total["steady_requests"]
     if thresholds.max_p99_ms is not None and steady:
-        limit = thresholds.max_p99_ms
-        checks.append(
-            Check(
-                "threshold",
-                f"p99 of all requests: {ms(total['p99_ms'])} (limit < {limit:g} ms)",
-                total["p99_ms"] < limit,
-                measured=total["p99_ms"],
-                limit=limit,
-            )
-        )
+        checks.append(_latency_check("p99 of all requests", total["p99_ms"], thresholds.max_p99_ms))
     if thresholds.max_error_rate is not None and total["requests"]:
         limit = thresholds.max_error_rate
         rate = total["error_rate_pct"]
