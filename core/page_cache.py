@@ -15,7 +15,8 @@ Accept that asks for JSON or anything. The key is the request as it arrived (sch
 headers, host, path, query), so two requests that share a key are the same request; every miss
 goes through the whole stack, which validates the host, the parameters and the id, and only its
 200s are stored. The version is read before the stack reads the database, so an entry stored
-under it is dead as soon as a product write commits (see inventory.cache).
+under it is dead as soon as a product write commits (see inventory.cache; a product's own page
+has a version of its own there).
 
 Each worker also keeps the pages it served for PRODUCT_PAGE_MEMO_MS (default 100 ms with the
 cache on) and answers them again without asking Redis: the Redis round trip was most of a hit's
@@ -61,7 +62,7 @@ class VersionedStore(Protocol):
 
     def enabled(self) -> bool: ...
 
-    def cached_entry(self, name: str) -> tuple[str | None, object | None]: ...
+    def cached_entry(self, name: str, path: str) -> tuple[str | None, object | None]: ...
 
     def store_entry(self, name: str, version: str, value: object) -> None: ...
 
@@ -109,7 +110,7 @@ class PageCache:
         remembered = self.memo.get(name)
         if remembered is not None and remembered[0] > now:
             return self._replay(remembered[1], environ, start_response)
-        version, entry = self.store.cached_entry(name)
+        version, entry = self.store.cached_entry(name, environ.get("PATH_INFO", ""))
         if entry is not None:
             self._remember(name, entry, now)
             return self._replay(entry, environ, start_response)

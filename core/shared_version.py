@@ -18,10 +18,12 @@ SIZE = 8
 
 
 class SharedVersion:
-    """An 8-byte stamp in `path`, shared by every process that maps it."""
+    """An 8-byte stamp in `path`, shared by every process that maps it; with slots=N, N of them
+    side by side (stamp i at bytes 8i..8i+8), e.g. one per product id modulo N."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, slots: int = 1):
         self.path = os.fspath(path)
+        self.size = SIZE * slots
         self._map: mmap.mmap | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -34,23 +36,25 @@ class SharedVersion:
             if self._map is None or self._pid != os.getpid():
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
                 try:
-                    if os.fstat(fd).st_size < SIZE:
-                        # Growing is idempotent: two processes creating it at once both get 8 bytes.
-                        os.ftruncate(fd, SIZE)
+                    if os.fstat(fd).st_size < self.size:
+                        # Growing is idempotent: two processes creating it at once get one size.
+                        os.ftruncate(fd, self.size)
                     self._map = mmap.mmap(
-                        fd, SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
+                        fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
                     )
                 finally:
                     os.close(fd)
                 self._pid = os.getpid()
             return self._map
 
-    def read(self) -> str:
-        return self._mapped()[:SIZE].hex()
+    def read(self, slot: int = 0) -> str:
+        start = SIZE * slot
+        return self._mapped()[start : start + SIZE].hex()
 
-    def replace(self) -> str:
+    def replace(self, slot: int = 0) -> str:
         stamp = os.urandom(SIZE)
-        self._mapped()[:SIZE] = stamp
+        start = SIZE * slot
+        self._mapped()[start : start + SIZE] = stamp
         return stamp.hex()
 
 
@@ -63,7 +67,7 @@ PROCESS_LOCAL_CACHES = frozenset(
 _beside: dict[tuple[str, str], SharedVersion] = {}
 
 
-def beside_embedded_database(slot: str) -> SharedVersion | None:
+def beside_embedded_database(slot: str, slots: int = 1) -> SharedVersion | None:
     """The stamp `slot` (a file `<database>-<slot>`, one per cache: "catalogue", "accounts")
     beside the default database, when that database is an SQLite file on this machine and the
     cache is per process; else None (there is a shared cache to keep versions in, or no file)."""
@@ -80,5 +84,5 @@ def beside_embedded_database(slot: str) -> SharedVersion | None:
         return None
     found = _beside.get((name, slot))
     if found is None:
-        found = _beside.setdefault((name, slot), SharedVersion(f"{name}-{slot}"))
+        found = _beside.setdefault((name, slot), SharedVersion(f"{name}-{slot}", slots))
     return found

@@ -149,6 +149,7 @@ class ProductDetailApi(ShopAPIView):
             product_read_cached(
                 f"product:{product_id}",
                 lambda: product_data(selectors.product_get(product_id=product_id)),
+                product_id=product_id,
             )
         )
 

@@ -138,7 +138,8 @@ def stock_take(*, lines: Iterable[tuple[Product, int]]) -> None:
     back what earlier lines took. Ascending order means two multi-line orders never deadlock.
     """
     now = timezone.now()
-    for product, quantity in sorted(lines, key=lambda line: line[0].pk):
+    lines = sorted(lines, key=lambda line: line[0].pk)
+    for product, quantity in lines:
         taken = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
             stock=F("stock") - quantity, updated_at=now
         )
@@ -150,12 +151,13 @@ def stock_take(*, lines: Iterable[tuple[Product, int]]) -> None:
                 requested=quantity,
                 available=next(iter(available), 0),
             )
-    products_changed()
+    products_changed(product.pk for product, _quantity in lines)
 
 
 def stock_return(*, lines: Iterable[tuple[int, int]]) -> None:
     """Give back (product_id, quantity) lines, in ascending product id. Caller's transaction."""
     now = timezone.now()
-    for product_id, quantity in sorted(lines):
+    lines = sorted(lines)
+    for product_id, quantity in lines:
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity, updated_at=now)
-    products_changed()
+    products_changed(product_id for product_id, _quantity in lines)

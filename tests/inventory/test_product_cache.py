@@ -313,10 +313,10 @@ def test_a_worker_answers_a_page_it_just_served_for_a_moment_then_asks_again(
     looked_up = []  # the page cache's questions to the shared cache
     shared_lookup = product_cache.cached_entry
 
-    def lookup(name):
+    def lookup(name, *args, **kwargs):
         if name.startswith("page:"):
             looked_up.append(name)
-        return shared_lookup(name)
+        return shared_lookup(name, *args, **kwargs)
 
     monkeypatch.setattr(product_cache, "cached_entry", lookup)
 
