@@ -26,7 +26,7 @@ def product_create(*, sku: str, name: str, price: Decimal, stock: int) -> Produc
             product = Product.objects.create(
                 sku=sku, name=name, price=price, stock=stock, units_received=stock
             )
-            products_changed()
+            products_changed(product_ids=())  # no other product's page changes
             return product
     except IntegrityError:
         # A concurrent create took the SKU between the check and the insert.
@@ -88,7 +88,7 @@ def product_update(*, product: Product, name: str | None = None, price: Decimal 
     if changes:
         changes["updated_at"] = timezone.now()
         Product.objects.filter(pk=product.pk).update(**changes)
-        products_changed()
+        products_changed(product_ids=[product.pk])
         product.refresh_from_db()
     return product
 
@@ -102,7 +102,7 @@ def product_restock(*, product_id: int, quantity: int) -> Product:
     )
     if not updated:
         raise Product.DoesNotExist(f"No product {product_id}.")
-    products_changed()
+    products_changed(product_ids=[product_id])
     return Product.objects.get(pk=product_id)
 
 

@@ -70,13 +70,34 @@ def test_a_cancel_refreshes_its_products_pages(cached, anon_client, customer, ma
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_restock_a_rename_or_a_new_product_leave_the_other_products_pages_cached(
+    cached, anon_client, make_product
+):
+    changed, other = make_product(stock=1, name="Lamp"), make_product(stock=2, name="Mug")
+    for url in (f"/products/{changed.pk}", f"/products/{other.pk}", "/products/"):
+        read(anon_client, url)
+
+    inventory_services.product_restock(product_id=changed.pk, quantity=5)
+    inventory_services.product_update(product=changed, name="Big lamp")
+    new = inventory_services.product_create(sku="NEW-1", name="New", price=Decimal("1"), stock=1)
+
+    page, queries = read(anon_client, f"/products/{other.pk}")
+    assert (page["name"], queries) == ("Mug", 0)
+    page, _ = read(anon_client, f"/products/{changed.pk}")
+    assert (page["name"], page["stock"]) == ("Big lamp", 6)
+    listed, _ = read(anon_client, "/products/")
+    assert [p["id"] for p in listed["products"]] == [changed.pk, other.pk, new.pk]
+    assert read(anon_client, f"/products/{new.pk}")[0]["sku"] == "NEW-1"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_write_naming_no_products_invalidates_every_page(cached, anon_client, make_product):
-    product, renamed = make_product(name="Lamp"), make_product(name="Mug")
-    read(anon_client, f"/products/{product.pk}")
-    read(anon_client, f"/products/{renamed.pk}")
+    kept, deleted = make_product(name="Lamp"), make_product(name="Mug")
+    read(anon_client, f"/products/{kept.pk}")
+    assert read(anon_client, f"/products/{deleted.pk}")[1] > 0
+    assert read(anon_client, f"/products/{deleted.pk}")[1] == 0
 
-    inventory_services.product_update(product=renamed, name="Big mug")
-    inventory_services.product_create(sku="NEW-1", name="New", price=Decimal("1.00"), stock=1)
+    inventory_services.product_delete(product_id=deleted.pk)
 
-    assert read(anon_client, f"/products/{renamed.pk}")[0]["name"] == "Big mug"
-    assert read(anon_client, f"/products/{product.pk}")[1] > 0
+    assert read(anon_client, f"/products/{kept.pk}")[1] > 0
+    assert anon_client.get(f"/products/{deleted.pk}").status_code == 404
