@@ -6,6 +6,7 @@ Locust runs in a subprocess only; it is never imported here (it patches the stan
 """
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -245,3 +246,30 @@ def test_run_api_runs_from_any_directory(tmp_path):
     assert "--bind" in result.stdout
     assert "usage: python run_api.py" in result.stdout
     assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_the_ci_snippets_background_job_stops_with_kill_percent_1(tmp_path):
+    # given: the brief's CI step, with a readiness loop for its `sleep 10` and curl for the run
+    port = free_port()
+    script = f"""
+        python run_api.py --workers 1 > {tmp_path}/api.log 2>&1 &
+        for _ in $(seq 300); do curl -sf http://127.0.0.1:{port}/health && break; sleep 0.2; done
+        kill %1
+        wait %1
+        echo "api exit $?"
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(BASE_PYTHON)
+    env = brief_env(tmp_path, GUNICORN_BIND=f"127.0.0.1:{port}")
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+
+    # when
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    # then: the API answered, and `kill %1` stopped it cleanly
+    assert '"status":"ok"' in result.stdout, (tmp_path / "api.log").read_text()
+    assert result.stdout.rstrip().endswith("api exit 0"), (tmp_path / "api.log").read_text()
+    assert "Shutting down: Master" in (tmp_path / "api.log").read_text()
