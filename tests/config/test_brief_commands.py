@@ -200,7 +200,7 @@ def test_a_missing_or_broken_credentials_file_is_one_line(tmp_path, content):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("load_tests/locustfile.py: ")
+    assert lines[0].startswith("locustfile: ")
     assert f"manage.py loadtest prepare --credentials {path}`" in lines[0]
 
 
