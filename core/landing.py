@@ -26,10 +26,15 @@ SAFE_METHODS = ("GET", "HEAD")
 
 
 def latest_report(results_dir: Path | None = None) -> Path | None:
-    """The newest report page (*.html, not the run history index.html) in the results folder."""
+    """The newest harness report page in the results folder: not the run history (index.html),
+    nor Locust's own report beside each page (<base>_locust.html)."""
     folder = Path(results_dir or settings.LOADTEST_RESULTS_DIR)
     try:
-        pages = [path for path in folder.glob("*.html") if path.name != "index.html"]
+        pages = [
+            path
+            for path in folder.glob("*.html")
+            if path.name != "index.html" and not path.name.endswith("_locust.html")
+        ]
         return max(pages, key=lambda path: path.stat().st_mtime, default=None)
     except OSError:
         return None

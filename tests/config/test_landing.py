@@ -42,8 +42,10 @@ def test_latest_report_is_linked_and_served(db, results_dir):
     older.write_text("<html>old</html>")
     newer.write_text("<html>new report</html>")
     (results_dir / "index.html").write_text("<html>history</html>")
+    (results_dir / "race_20260102_000000_locust.html").write_text("<html>locust's</html>")
     (results_dir / "secret.log").write_text("not served")
     os.utime(older, (1, 1))
+    os.utime(newer, (2, 2))
     body = json.loads(Client().get("/", HTTP_ACCEPT="application/json").content)
     assert body["links"]["latest_report"] == "/reports/latest"
     assert body["latest_report_file"] == newer.name
