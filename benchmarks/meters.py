@@ -94,7 +94,9 @@ class MachineMeter:
     def __exit__(self, *exc: object) -> None:
         end = psutil.cpu_times()
         wall = time.monotonic() - self.start_wall
-        busy = busy_seconds(end) - busy_seconds(self.start)
+        # Over a short window the difference of two large float sums can come out a hair below
+        # zero (and Linux's iowait counter may even step back): no load is 0 busy cores.
+        busy = max(busy_seconds(end) - busy_seconds(self.start), 0.0)
         self.cores = busy / wall if wall > 0 else None
 
 
