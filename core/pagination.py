@@ -1,8 +1,9 @@
 """Page-number pagination with strict parameters and a per-resource items key."""
 
+from collections.abc import Callable
 from typing import Any
 
-from django.core.paginator import InvalidPage
+from django.core.paginator import InvalidPage, Page
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
@@ -45,15 +46,38 @@ class ShopPagination(PageNumberPagination):
         self.request = request
         return list(self.page)
 
+    def paginate_rows(
+        self, fetch: Callable[[int, int], list], count: Callable[[], int], request
+    ) -> list:
+        """paginate_queryset for a page that fetch(offset, limit) reads itself. A page shorter
+        than the page size is the last one and tells the count, so COUNT(*) runs only for a
+        full page: a list's last page and most searches need none."""
+        page_number = positive_int_param(request, "page") or 1
+        size = self.get_page_size(request)
+        offset = (page_number - 1) * size
+        rows = fetch(offset, size)
+        if len(rows) == size:
+            total = max(count(), offset + size)
+        elif rows or page_number == 1:
+            total = offset + len(rows)
+        else:
+            raise NotFound(f"Page {page_number} is out of range.")
+        paginator = self.django_paginator_class((), size)
+        paginator.count = total  # a cached_property: no COUNT(*) of its own
+        self.page = Page(rows, page_number, paginator)
+        self.request = request
+        return rows
+
+    def get_paginated_data(self, data) -> dict[str, Any]:
+        return {
+            "count": self.page.paginator.count,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            self.items_key: data,
+        }
+
     def get_paginated_response(self, data) -> Response:
-        return Response(
-            {
-                "count": self.page.paginator.count,
-                "next": self.get_next_link(),
-                "previous": self.get_previous_link(),
-                self.items_key: data,
-            }
-        )
+        return Response(self.get_paginated_data(data))
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         base = super().get_paginated_response_schema(schema)

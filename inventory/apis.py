@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from core.errors_schema import ERROR_RESPONSES
 from core.fields import StrictIntegerField, StrictMoneyField, StrictSerializer, TextField
-from core.output import datetime_formatter, money
+from core.output import datetime_formatter, money, utc_output
 from core.pagination import PAGE_PARAMETERS, ShopPagination
 from core.params import bool_param, text_param
 from core.permissions import IsStaffOrReadOnly
@@ -124,8 +124,20 @@ class ProductListApi(ShopAPIView):
         def page_data() -> dict[str, Any]:
             paginator = self.pagination_class()
             products = selectors.product_list(**filters)
+            if utc_output() and selectors.product_rows_supported():
+                rows = paginator.paginate_rows(
+                    lambda offset, limit: selectors.product_rows(
+                        products, offset=offset, limit=limit
+                    ),
+                    products.count,
+                    request,
+                )
+                fields = selectors.PRODUCT_FIELDS
+                return paginator.get_paginated_data(
+                    [dict(zip(fields, row, strict=True)) for row in rows]
+                )
             page = paginator.paginate_queryset(products, request, view=self)
-            return paginator.get_paginated_response(products_data(page)).data
+            return paginator.get_paginated_data(products_data(page))
 
         # The absolute URL is the key: the page's next/previous links are built from it.
         return Response(product_read_cached(request.build_absolute_uri(), page_data))

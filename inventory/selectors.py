@@ -1,8 +1,13 @@
 """Reads of products that are more than one .get()."""
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import CharField, F, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast
 
 from inventory.models import Product
+
+# The columns of a product as the API shows them, in the serializer's order.
+PRODUCT_FIELDS = ("id", "sku", "name", "price", "stock", "created_at", "updated_at")
 
 
 def product_list(
@@ -22,3 +27,70 @@ def product_list(
 
 def product_get(*, product_id: int) -> Product:
     return Product.objects.get(pk=product_id)
+
+
+PG_DATETIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+
+
+class UTCText(Func):
+    """A timestamp as "2024-05-01T12:00:00Z" in UTC, seconds truncated: what DRF's
+    DateTimeField gives with the shop's DATETIME_FORMAT when the time zone is UTC."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"to_char(%(expressions)s AT TIME ZONE 'UTC', '{PG_DATETIME_FORMAT}')",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC. SQLite's strftime would round
+        # the microseconds to milliseconds first (23:59:59.9996 -> the next day); slicing cannot.
+        return self.as_sql(
+            compiler,
+            connection,
+            template=(
+                "substr(%(expressions)s, 1, 10) || 'T' || substr(%(expressions)s, 12, 8) || 'Z'"
+            ),
+            **extra,
+        )
+
+
+class MoneyText(Func):
+    """A DecimalField(decimal_places=2) as "12.50", what DRF gives with COERCE_DECIMAL_TO_STRING."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        # numeric(10, 2) as text always has its two places: 0.10, 1000000.00.
+        return compiler.compile(Cast(self.source_expressions[0], TextField()))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite keeps the value as a REAL or INTEGER (NUMERIC affinity), at most 10 digits.
+        return compiler.compile(Func(Value("%.2f"), self.source_expressions[0], function="printf"))
+
+
+def product_rows_supported() -> bool:
+    """Whether product_rows can give this database's rows (UTC timestamps, see UTCText)."""
+    return connection.vendor in ("postgresql", "sqlite") and connection.timezone_name == "UTC"
+
+
+def product_rows(products: QuerySet[Product], *, offset: int, limit: int) -> list[tuple]:
+    """A page of `products` as tuples of PRODUCT_FIELDS formatted as the API shows them, by
+    the database: no model instances, no Decimal or datetime per value (profiled: most of the
+    CPU of a page of 50). Only where product_rows_supported(); a test holds it equal to
+    ProductOutputSerializer."""
+    return list(
+        products.values_list(
+            "id",
+            "sku",
+            "name",
+            MoneyText(F("price")),
+            "stock",
+            UTCText(F("created_at")),
+            UTCText(F("updated_at")),
+        )[offset : offset + limit]
+    )
