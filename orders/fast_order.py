@@ -1,15 +1,20 @@
 """The common order, a single-line POST /orders/, answered without DRF's per-request machinery;
-orders.apis.OrderListApi puts it in front of the DRF view."""
+orders.apis.OrderListApi puts it in front of the DRF view. The helpers here (negotiation, token,
+response) serve the pay and cancel fast path too (orders/fast_actions.py)."""
 
 import re
+from typing import Any
 
 import orjson
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.settings import api_settings
 
 from accounts.authentication import StrictTokenAuthentication
 from core.errors import exception_handler
+from core.json import FastJSONRenderer
 from orders import services
 from orders.exceptions import UnknownProducts
 from orders.inputs import (
@@ -20,9 +25,50 @@ from orders.inputs import (
 )
 from orders.output import orders_data
 
-FAST_ACCEPT = frozenset(["", "*/*", "application/json"])
+# Accept headers DRF's negotiation answers with the one renderer; an empty header is a 406 there.
+FAST_ACCEPT = frozenset(["*/*", "application/json"])
 FAST_AUTHORIZATION = re.compile(r"Token ([!-~]{1,40})")
 FAST_LINE_KEYS = frozenset(["product_id", "quantity"])
+RENDERER = FastJSONRenderer()
+
+
+def fast_negotiable(request: HttpRequest) -> bool:
+    """The Accept header and query are ones DRF answers with its one renderer (no 406, and no
+    `?format=`, which DRF may answer 404)."""
+    meta = request.META
+    accept = meta.get("HTTP_ACCEPT")
+    if accept is not None and accept not in FAST_ACCEPT:
+        return False
+    return not meta.get("QUERY_STRING") or api_settings.URL_FORMAT_OVERRIDE not in request.GET
+
+
+def fast_user(request: HttpRequest) -> AbstractBaseUser | None:
+    """The user of a well-formed, valid `Token` header, found as DRF's token authentication finds
+    it (the token cache and its revocation included), and set on the request as DRF sets it.
+    None for anything else: the DRF view judges that header (401s, inactive users)."""
+    authorization = FAST_AUTHORIZATION.fullmatch(request.META.get("HTTP_AUTHORIZATION", ""))
+    if authorization is None:
+        return None
+    try:
+        user, _token = StrictTokenAuthentication().authenticate_credentials(authorization[1])
+    except AuthenticationFailed:
+        return None
+    request.user = user
+    return user
+
+
+def fast_response(data: Any, code: int, allow: str) -> HttpResponse:
+    """What the DRF view's Response renders: the renderer's bytes, its media type, its Allow."""
+    response = HttpResponse(RENDERER.render(data), status=code, content_type="application/json")
+    response["Allow"] = allow
+    return response
+
+
+def fast_error(exc: Exception, request: HttpRequest, allow: str) -> HttpResponse:
+    """What the DRF view answers for an exception its handler is given."""
+    response = exception_handler(exc, {"request": request})
+    response["Allow"] = allow
+    return response
 
 
 def _fast_key(request: HttpRequest) -> tuple[bool, str | None]:
@@ -43,13 +89,10 @@ def fast_order(request: HttpRequest, allow: str) -> HttpResponse | None:
     Errors of the order itself (short stock, unknown product, a reused key, the database down)
     go through the view's own exception handler."""
     meta = request.META
-    if meta.get("CONTENT_TYPE") != "application/json":
+    if meta.get("CONTENT_TYPE") != "application/json" or not meta.get("CONTENT_LENGTH"):
         return None
-    if meta.get("HTTP_ACCEPT", "") not in FAST_ACCEPT or not meta.get("CONTENT_LENGTH"):
-        return None
-    authorization = FAST_AUTHORIZATION.fullmatch(meta.get("HTTP_AUTHORIZATION", ""))
     usable, key = _fast_key(request)
-    if authorization is None or not usable:
+    if not usable or not fast_negotiable(request):
         return None
     try:
         body = orjson.loads(request.body)
@@ -62,11 +105,9 @@ def fast_order(request: HttpRequest, allow: str) -> HttpResponse | None:
         return None
     if not (1 <= product_id <= MAX_PRODUCT_ID and 1 <= quantity <= MAX_LINE_QUANTITY):
         return None
-    try:
-        user, _token = StrictTokenAuthentication().authenticate_credentials(authorization[1])
-    except AuthenticationFailed:
+    user = fast_user(request)
+    if user is None:
         return None
-    request.user = user
     try:
         placed = services.order_place(
             customer=user,
@@ -76,15 +117,11 @@ def fast_order(request: HttpRequest, allow: str) -> HttpResponse | None:
         )
     except UnknownProducts as exc:
         failed = ValidationError(unknown_product_details(body, exc.product_ids))
-        response = exception_handler(failed, {"request": request})
+        return fast_error(failed, request, allow)
     except Exception as exc:  # noqa: BLE001 - the view's handler gives each its shape
-        response = exception_handler(exc, {"request": request})
-    else:
-        data = orders_data([placed.order], lines={placed.order.pk: placed.lines})[0]
-        response = HttpResponse(
-            orjson.dumps(data), status=status.HTTP_201_CREATED, content_type="application/json"
-        )
-        if placed.replayed:
-            response["Idempotent-Replayed"] = "true"
-    response["Allow"] = allow
+        return fast_error(exc, request, allow)
+    data = orders_data([placed.order], lines={placed.order.pk: placed.lines})[0]
+    response = fast_response(data, status.HTTP_201_CREATED, allow)
+    if placed.replayed:
+        response["Idempotent-Replayed"] = "true"
     return response

@@ -256,3 +256,29 @@ def test_everything_else_goes_to_the_drf_view(body, headers, customer, monkeypat
     assert calls == [False]  # not answered by the fast path
     assert fast == drf
     assert fast[0] >= 400
+
+
+def test_the_order_fast_path_leaves_an_empty_accept_and_format_to_the_view(
+    customer_client, make_product, monkeypatch
+):
+    from orders import apis
+
+    product = make_product(stock=10)
+    real = apis.fast_order
+    calls = []
+
+    def counting(request, allow):
+        calls.append(real(request, allow))
+        return calls[-1]
+
+    monkeypatch.setattr(apis, "fast_order", counting)
+    body = {"product_id": product.pk, "quantity": 1}
+    for path, headers, status in [
+        ("/orders/", {"HTTP_ACCEPT": ""}, 406),
+        ("/orders/?format=xml", {}, 404),
+    ]:
+        calls.clear()
+        response = customer_client.post(path, body, format="json", **headers)
+        assert calls == [None]
+        assert response.status_code == status
+    assert Product.objects.get(pk=product.pk).stock == 10
