@@ -2,6 +2,7 @@
 
 import functools
 
+from django.http import HttpResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,6 +21,7 @@ from core.params import choice_param
 from core.views import ShopAPIView
 from orders import selectors, services
 from orders.exceptions import UnknownProducts
+from orders.fast_actions import fast_cancel, fast_pay
 from orders.fast_order import fast_order
 from orders.inputs import (
     IDEMPOTENCY_KEY_MAX,
@@ -61,14 +63,16 @@ def order_response(
     return Response(orders_data([order], lines=held)[0], status=code)
 
 
-class OrderListApi(ShopAPIView):
-    permission_classes = [IsAuthenticated]
-    pagination_class = OrderPagination
-    schema = OrderListSchema()
+class FastPostApi(ShopAPIView):
+    """A DRF view with a fast path in front of it for POST: `fast_post(request, allow, **kwargs)`
+    answers the common valid request as the view would, or gives None and the view answers."""
+
+    @staticmethod
+    def fast_post(request, allow: str, **kwargs) -> HttpResponse | None:
+        return None
 
     @classmethod
     def as_view(cls, **initkwargs):
-        """The DRF view, with fast_order in front of it for POST."""
         drf_view = super().as_view(**initkwargs)
         # What DRF's Allow header says: Django's View.setup answers HEAD with get.
         allow = ", ".join(
@@ -76,15 +80,26 @@ class OrderListApi(ShopAPIView):
             for method in cls.http_method_names
             if hasattr(cls, method) or (method == "head" and hasattr(cls, "get"))
         )
+        fast_post = cls.fast_post
 
         def view(request, *args, **kwargs):
             if request.method == "POST":
-                response = fast_order(request, allow)
+                response = fast_post(request, allow, **kwargs)
                 if response is not None:
                     return response
             return drf_view(request, *args, **kwargs)
 
         return functools.update_wrapper(view, drf_view)
+
+
+class OrderListApi(FastPostApi):
+    permission_classes = [IsAuthenticated]
+    pagination_class = OrderPagination
+    schema = OrderListSchema()
+
+    @staticmethod
+    def fast_post(request, allow: str, **kwargs) -> HttpResponse | None:
+        return fast_order(request, allow)
 
     @extend_schema(
         parameters=[
@@ -144,8 +159,12 @@ class OrderDetailApi(ShopAPIView):
         return order_response(selectors.order_with_lines(order_id=order.pk))
 
 
-class OrderPayApi(ShopAPIView):
+class OrderPayApi(FastPostApi):
     permission_classes = [IsAuthenticated]
+
+    @staticmethod
+    def fast_post(request, allow: str, **kwargs) -> HttpResponse | None:
+        return fast_pay(request, allow, **kwargs)
 
     @extend_schema(request=None, responses={200: OrderOutputSerializer, **ERROR_RESPONSES})
     def post(self, request, order_id: int):
@@ -153,8 +172,12 @@ class OrderPayApi(ShopAPIView):
         return order_response(services.order_pay(order=order, payer=request.user))
 
 
-class OrderCancelApi(ShopAPIView):
+class OrderCancelApi(FastPostApi):
     permission_classes = [IsAuthenticated]
+
+    @staticmethod
+    def fast_post(request, allow: str, **kwargs) -> HttpResponse | None:
+        return fast_cancel(request, allow, **kwargs)
 
     @extend_schema(request=None, responses={200: OrderOutputSerializer, **ERROR_RESPONSES})
     def post(self, request, order_id: int):
