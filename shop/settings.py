@@ -153,6 +153,9 @@ def database_from_url(url: str) -> dict:
 if is_set("DATABASE_URL"):
     default_db = database_from_url(env_str("DATABASE_URL"))
     if default_db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, but the per-request health check is a poll of the socket, not a
+        # SELECT 1 round trip; a connection broken while idle is still replaced (core/db).
+        default_db["ENGINE"] = "core.db.postgresql"
         default_db.setdefault("OPTIONS", {})
         default_db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
         # TCP keepalives: a connection whose packets silently vanish (a crashed host, a firewall

@@ -1,0 +1,1 @@
+"""Database backends of the shop's own (Django ENGINE paths)."""
