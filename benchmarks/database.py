@@ -77,9 +77,12 @@ def given_database(url: str) -> Database:
     return Database("postgresql", url, urlsplit(url).path.lstrip("/"))
 
 
-def prepare_database(explicit_url: str | None, workdir: Path) -> Database:
-    """The database the benchmark may write: the given URL as is, else its own shop_bench on the
-    PostgreSQL server of DATABASE_URL (or 127.0.0.1:5432), else SQLite in the work directory."""
+def prepare_database(
+    explicit_url: str | None, workdir: Path, name: str = BENCH_DB_NAME
+) -> Database:
+    """The database the benchmark may write: the given URL as is, else its own NAME (shop_bench)
+    on the PostgreSQL server of DATABASE_URL (or 127.0.0.1:5432), else SQLite in the work
+    directory."""
     if explicit_url:
         return given_database(explicit_url)
     server = os.environ.get("DATABASE_URL", "")
@@ -90,16 +93,16 @@ def prepare_database(explicit_url: str | None, workdir: Path) -> Database:
         import psycopg
 
         with psycopg.connect(admin_url, connect_timeout=2, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{BENCH_DB_NAME}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
         log(f"PostgreSQL not available ({type(exc).__name__}): the service runs on SQLite")
         path = workdir / "bench.sqlite3"
         return Database("sqlite", None, path.name, sqlite_path=path)
     return Database(
         "postgresql",
-        with_database(server, BENCH_DB_NAME),
-        BENCH_DB_NAME,
+        with_database(server, name),
+        name,
         created=True,
         admin_url=admin_url,
     )

@@ -32,10 +32,18 @@ def locust_command(
 
 
 def run_locust(
-    opts: Options, *, phase: Phase, user_class: str, host: str, server_pid: int | None
+    opts: Options,
+    *,
+    phase: Phase,
+    user_class: str,
+    host: str,
+    server_pid: int | None,
+    label: str | None = None,
 ) -> Phase:
-    """Run one phase's load, metering the server, the database and the generator; fill phase."""
-    prefix = opts.workdir / phase.name
+    """Run one phase's load, metering the server, the database and the generator; fill phase.
+    Its files in the work directory are named for the phase, or for `label` (a phase run again)."""
+    label = label or phase.name
+    prefix = opts.workdir / label
     command = locust_command(
         USERS_FILE, users=phase.users, duration=opts.duration, host=host, prefix=prefix
     )
@@ -43,7 +51,7 @@ def run_locust(
     env = dict(opts.env)
     if opts.fixtures_path:
         env["BENCH_FIXTURES"] = str(opts.fixtures_path)
-    log_path = opts.workdir / f"{phase.name}.locust.log"
+    log_path = opts.workdir / f"{label}.locust.log"
     with open(log_path, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         with Meters(server_pid, lambda: process_tree(process.pid)) as measured:
@@ -53,6 +61,10 @@ def run_locust(
                 process.kill()
                 process.wait()
                 raise BenchError(f"locust did not finish the {phase.name} phase") from None
+            except BaseException:  # Ctrl-C, SIGTERM: the load stops with the run
+                process.kill()
+                process.wait()
+                raise
     phase.duration_s = float(opts.duration)
     output = log_path.read_text(errors="replace")
     json_path = Path(f"{prefix}.json")

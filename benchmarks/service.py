@@ -3,10 +3,10 @@ deployment's process, warming a server up, gunicorn's settings, the service's Re
 
 import contextlib
 import json
-import os
-import runpy
 import signal
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from benchmarks.base import ROOT, BenchError
+from benchmarks.base import ROOT, BenchError, tail
 from loadtesting.server import GunicornServer, ServerError, is_loopback
 
 BARE_APP = "benchmarks.bare_wsgi:application"
@@ -30,12 +30,15 @@ def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 5
         return response.status, response.read()
 
 
-def start_gunicorn(app: str, env: dict[str, str], workdir: Path, name: str, ready_path: str):
-    """gunicorn -c gunicorn.conf.py APP on a free loopback port, output in WORKDIR/NAME.log."""
+def start_gunicorn(
+    app: str, env: dict[str, str], workdir: Path, name: str, ready_path: str, root: Path = ROOT
+):
+    """gunicorn -c gunicorn.conf.py APP on a free loopback port, output in WORKDIR/NAME.log; the
+    code, and the gunicorn.conf.py, of the source tree at ROOT (another commit's worktree, say)."""
     try:
         return GunicornServer.start(
             app=app,
-            cwd=ROOT,
+            cwd=root,
             env=env,
             ready_path=ready_path,
             timeout=40.0,
@@ -88,16 +91,28 @@ def discover_products(url: str) -> dict[str, Any]:
     return {"product_ids": []}
 
 
-def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
-    """What gunicorn.conf.py gives in this environment: workers, class, threads, access log."""
-    saved = dict(os.environ)
-    try:
-        os.environ.update(env)
-        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return {key: conf.get(key) for key in ("workers", "worker_class", "threads", "accesslog")}
+SETTINGS_PROBE = """
+import json, runpy
+conf = runpy.run_path("gunicorn.conf.py")
+keys = ("workers", "worker_class", "threads", "accesslog")
+print(json.dumps({key: conf.get(key) for key in keys}))
+"""
+
+
+def gunicorn_settings(env: dict[str, str], root: Path = ROOT) -> dict[str, Any]:
+    """What the gunicorn.conf.py of the tree at ROOT gives in this environment: workers, class,
+    threads, access log. Read in a subprocess, so another tree's settings never load in this one."""
+    result = subprocess.run(
+        [sys.executable, "-c", SETTINGS_PROBE],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise BenchError(f"gunicorn.conf.py of {root} did not load: {tail(result)}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def redis_reachable(url: str) -> bool:

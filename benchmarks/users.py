@@ -17,6 +17,7 @@ inside the harness's own process) nothing is configured here.
 import json
 import os
 import random
+import uuid
 
 from locust import FastHttpUser, between, constant, task
 
@@ -120,11 +121,14 @@ class HotOrderUser(ThroughputUser):
     def product_id(self) -> int | None:
         return HOT_PRODUCT_ID
 
+    def headers(self) -> dict[str, str]:
+        return self.auth
+
     def order(self):
         with self.client.post(
             "/orders/",
             json={"product_id": self.product_id(), "quantity": 1},
-            headers=self.auth,
+            headers=self.headers(),
             name=self.label,
             catch_response=True,
         ) as response:
@@ -139,3 +143,14 @@ class SpreadOrderUser(HotOrderUser):
 
     def product_id(self) -> int | None:
         return random.choice(self.products)
+
+
+@one_task("order")
+class KeyedOrderUser(SpreadOrderUser):
+    """Spread orders, each with an Idempotency-Key of its own: what a keyed order costs, with no
+    replays."""
+
+    label = "/orders/ (spread, Idempotency-Key)"
+
+    def headers(self) -> dict[str, str]:
+        return {**self.auth, "Idempotency-Key": uuid.uuid4().hex}
