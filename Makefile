@@ -39,5 +39,10 @@ demo: migrate
 bench: migrate
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# This tree against another commit, interleaved: make ab AB_ARGS="--base HEAD~3" (benchmarks/ab.py).
+.PHONY: ab
+ab: $(STAMP)
+	$(BIN)/python -m benchmarks.ab $(AB_ARGS)
+
 clean-results:
 	rm -rf load_test_results bench_results
