@@ -6,14 +6,22 @@ was a fifth of the CPU of a cached product page. A client is a thin, thread-safe
 its connection pool, so one per pool is enough; pools themselves are still Django's.
 """
 
+from collections.abc import Iterable
+
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+
+# SET every key to ARGV[1] with an expiry of ARGV[2] seconds: MSET cannot expire its keys.
+SET_ALL_EXPIRING = (
+    "for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) end"
+)
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
+        self._set_all_expiring = {}
 
     def get_client(self, key=None, *, write=False):
         index = self._get_connection_pool_index(write)
@@ -23,8 +31,25 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
             self._clients[index] = client
         return client
 
+    def set_all_to_int(self, keys: list[str], value: int, timeout: int) -> None:
+        client = self.get_client(write=True)
+        script = self._set_all_expiring.get(id(client))
+        if script is None:
+            # redis-py's Script sends EVALSHA, and the script itself only after a NOSCRIPT.
+            script = self._set_all_expiring[id(client)] = client.register_script(SET_ALL_EXPIRING)
+        script(keys=keys, args=[value, timeout], client=client)
+
 
 class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
+
+    def set_all_to_int(self, keys: Iterable[str], value: int, timeout: int) -> None:
+        """Set every key to one integer, each expiring after `timeout` seconds, in one round
+        trip. cache.set_many(dict.fromkeys(keys, value)) gives the same keys and values, read
+        back by get/get_many as usual (Django's serializer stores an int unpickled), but as a
+        MULTI/EXEC pipeline of MSET and an EXPIRE per key: a product write's version bump cost
+        600 Python calls that way, a fifth of an order's. Tested in
+        tests/inventory/test_version_writes.py."""
+        self._cache.set_all_to_int([self.make_key(key) for key in keys], value, timeout)

@@ -34,7 +34,7 @@ the slot of its id modulo the rest: two products sharing a slot only invalidate 
 import hashlib
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -72,6 +72,11 @@ def embedded_product_versions() -> SharedVersion | None:
     return beside_embedded_database("products", DETAIL_SLOTS)
 
 
+def new_version() -> int:
+    """A version nobody has used: an integer, which the Redis cache stores unpickled."""
+    return secrets.randbits(63)
+
+
 def _slot(product_id: int) -> int:
     return 1 + product_id % (DETAIL_SLOTS - 1)
 
@@ -93,7 +98,7 @@ def _versions(keys: list[str]) -> dict:
     """The shared cache's values for the version keys, each created if missing."""
     found = cache.get_many(keys)
     for missing in [key for key in keys if found.get(key) is None]:
-        cache.add(missing, uuid.uuid4().hex, timeout=VERSION_TTL_SECONDS)
+        cache.add(missing, new_version(), timeout=VERSION_TTL_SECONDS)
         found[missing] = cache.get(missing)
     return found
 
@@ -142,7 +147,7 @@ def cached_entry(
             found = cache.get_many([VERSION_KEY, key])
             version = found.get(VERSION_KEY)
         if version is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TTL_SECONDS)
+            cache.add(VERSION_KEY, new_version(), timeout=VERSION_TTL_SECONDS)
             version = cache.get(VERSION_KEY)
     except Exception:  # noqa: BLE001 - a cache outage must not take the catalogue down
         logger.warning("product cache unavailable; reading the database", exc_info=True)
@@ -190,11 +195,16 @@ def _replace_version(product_ids: frozenset[int] | None = None) -> None:
         for slot in {0} if product_ids is None else {_slot(pid) for pid in product_ids}:
             details.replace(slot)
         return
-    keys = [DETAILS_KEY] if product_ids is None else [_product_key(pid) for pid in product_ids]
+    keys = [VERSION_KEY, DETAILS_KEY] if product_ids is None else [VERSION_KEY]
+    if product_ids is not None:
+        keys += [_product_key(pid) for pid in product_ids]
     try:
-        cache.set_many(
-            dict.fromkeys([VERSION_KEY, *keys], uuid.uuid4().hex), timeout=VERSION_TTL_SECONDS
-        )
+        # One EVALSHA with the shop's Redis backend (core/redis_cache.py); set_many elsewhere.
+        set_all_to_int = getattr(cache, "set_all_to_int", None)
+        if set_all_to_int is not None:
+            set_all_to_int(keys, new_version(), VERSION_TTL_SECONDS)
+        else:
+            cache.set_many(dict.fromkeys(keys, new_version()), timeout=VERSION_TTL_SECONDS)
     except Exception:  # noqa: BLE001 - entries still expire after PRODUCT_CACHE_SECONDS
         logger.warning("product cache unavailable; cached pages expire by themselves")
 
