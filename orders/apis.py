@@ -65,21 +65,27 @@ def order_response(
 
 class FastPostApi(ShopAPIView):
     """A DRF view with a fast path in front of it for POST: `fast_post(request, allow, **kwargs)`
-    answers the common valid request as the view would, or gives None and the view answers."""
+    answers the common valid request as the view would, or gives None and the view answers.
+    Under gunicorn, core.fast_lane calls fast_post before Django's handler (shop/wsgi.py); the
+    view calls it too, for every other way in (runserver's, the test client's)."""
 
     @staticmethod
     def fast_post(request, allow: str, **kwargs) -> HttpResponse | None:
         return None
 
     @classmethod
-    def as_view(cls, **initkwargs):
-        drf_view = super().as_view(**initkwargs)
-        # What DRF's Allow header says: Django's View.setup answers HEAD with get.
-        allow = ", ".join(
+    def allow_header(cls) -> str:
+        """What DRF's Allow header says: Django's View.setup answers HEAD with get."""
+        return ", ".join(
             method.upper()
             for method in cls.http_method_names
             if hasattr(cls, method) or (method == "head" and hasattr(cls, "get"))
         )
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        drf_view = super().as_view(**initkwargs)
+        allow = cls.allow_header()
         fast_post = cls.fast_post
 
         def view(request, *args, **kwargs):
