@@ -30,6 +30,17 @@ def order_with_lines(*, order_id: int) -> Order:
     return Order.objects.prefetch_related("lines__product").get(pk=order_id)
 
 
+def order_lines(*, order_id: int) -> list[OrderLine]:
+    """An order's lines in ascending product id, each with its product's sku (what an order's
+    answer shows) from the same query. The product's other fields load only when read, so none
+    is stale when the lines are read before the stock they return (orders.services._end_hold)."""
+    return list(
+        OrderLine.objects.filter(order_id=order_id)
+        .select_related("product")
+        .only("order_id", "product_id", "quantity", "unit_price", "product__sku")
+    )
+
+
 def units_held_by_product(*, product_ids: Iterable[int] | None = None) -> dict[int, int]:
     """Units held (orders in HOLDING_STATUSES) per product id; products holding none are absent."""
     lines = OrderLine.objects.filter(order__status__in=HOLDING_STATUSES)

@@ -27,7 +27,7 @@ from orders.exceptions import (
     UnknownProducts,
 )
 from orders.models import Order, OrderLine, OrderStatus, data_fields
-from orders.selectors import order_with_lines
+from orders.selectors import order_lines, order_with_lines
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ class _Converters:
 
 _PRICE = _Converters(Product, "price")
 _ORDER_FIELDS = data_fields(Order)
+# Every column of an order, as Order.from_db takes them (_moved).
+_ORDER_ATTNAMES = tuple(field.attname for field in Order._meta.concrete_fields)
 _LINE_FIELDS = data_fields(OrderLine)
 
 
@@ -220,39 +222,71 @@ def order_pay(*, order: Order, payer: AbstractBaseUser) -> Order:
     if order.customer_id != payer.pk:
         raise OrderNotYours(order_id=order.pk)
     now = timezone.now()
+    written = {"status": OrderStatus.PAID.value, "paid_at": now}
     paid = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING, expires_at__gt=now).update(
-        status=OrderStatus.PAID, paid_at=now
+        **written
     )
-    fresh = order_with_lines(order_id=order.pk)
     if not paid:
-        expired = fresh.status == OrderStatus.EXPIRED or (
-            fresh.status == OrderStatus.PENDING and fresh.expires_at <= now
+        status, expires_at = (
+            Order.objects.filter(pk=order.pk).values_list("status", "expires_at").get()
         )
-        raise OrderNotPayable(order_id=order.pk, status=fresh.status, expired=expired)
-    return fresh
+        expired = status == OrderStatus.EXPIRED or (
+            status == OrderStatus.PENDING and expires_at <= now
+        )
+        raise OrderNotPayable(order_id=order.pk, status=status, expired=expired)
+    return _moved(order, order_lines(order_id=order.pk), **written)
 
 
-def _end_hold(*, order_id: int, new_status: OrderStatus, now: datetime, **guard: Any) -> bool:
-    """Move a pending order to a final state and return its stock, only if this call moved it."""
+def _moved(order: Order, lines: list[OrderLine], **written: Any) -> Order:
+    """The order as a re-read would give it once our guarded update wrote `written` to its row,
+    with `lines` as its order.lines.all() (as prefetch_related leaves them), without the re-read.
+
+    Only for the caller whose update touched the row: it was pending until then, so `order`,
+    read before, holds its other columns (nothing changes a pending order but that update), and
+    SQLite and PostgreSQL both store the microseconds of the timestamp written. A new instance,
+    as the re-read gave: the caller's `order` is left as it was.
+    """
+    values = {name: getattr(order, name) for name in _ORDER_ATTNAMES} | written
+    moved = Order.from_db(Order.objects.db, list(values), list(values.values()))
+    for line in lines:
+        line.order = moved
+    # What prefetch_related stores for a reverse relation (QuerySet and prefetch_one_level).
+    held = moved.lines.all()
+    held._result_cache, held._prefetch_done = lines, True
+    moved._prefetched_objects_cache = {"lines": held}
+    return moved
+
+
+def _hold_ended(new_status: OrderStatus, now: datetime) -> dict[str, Any]:
+    """What ending a hold writes: the final status, and a cancel's time."""
     stamp = {"cancelled_at": now} if new_status == OrderStatus.CANCELLED else {}
+    return {"status": OrderStatus(new_status).value, **stamp}
+
+
+def _end_hold(
+    *, order_id: int, new_status: OrderStatus, now: datetime, **guard: Any
+) -> list[OrderLine] | None:
+    """Move a pending order to a final state and return its stock, only if this call moved it:
+    then its lines (orders.selectors.order_lines, read once for the stock and the answer), else
+    None."""
     with transaction.atomic():
         moved = Order.objects.filter(pk=order_id, status=OrderStatus.PENDING, **guard).update(
-            status=new_status, **stamp
+            **_hold_ended(new_status, now)
         )
-        if moved:
-            stock_return(
-                lines=OrderLine.objects.filter(order_id=order_id).values_list(
-                    "product_id", "quantity"
-                )
-            )
-    return bool(moved)
+        if not moved:
+            return None
+        lines = order_lines(order_id=order_id)
+        stock_return(lines=[(line.product_id, line.quantity) for line in lines])
+    return lines
 
 
 def order_cancel(*, order: Order) -> Order:
-    if not _end_hold(order_id=order.pk, new_status=OrderStatus.CANCELLED, now=timezone.now()):
+    now = timezone.now()
+    lines = _end_hold(order_id=order.pk, new_status=OrderStatus.CANCELLED, now=now)
+    if lines is None:
         fresh = Order.objects.only("status").get(pk=order.pk)
         raise OrderNotCancellable(order_id=order.pk, status=fresh.status)
-    return order_with_lines(order_id=order.pk)
+    return _moved(order, lines, **_hold_ended(OrderStatus.CANCELLED, now))
 
 
 def orders_remove(*, order_ids: Iterable[int], batch_size: int = 500) -> tuple[int, int]:
@@ -285,8 +319,9 @@ def orders_expire_due(*, now: datetime | None = None, batch_size: int = 500) -> 
         if not due:
             return expired
         for order_id in due:
-            if _end_hold(
+            ended = _end_hold(
                 order_id=order_id, new_status=OrderStatus.EXPIRED, now=now, expires_at__lte=now
-            ):
+            )
+            if ended is not None:
                 expired += 1
         last_id = due[-1]
