@@ -90,9 +90,12 @@ def routes_of(url_patterns: Iterable) -> list[FastRoute]:
 class FastLane:
     """WSGI middleware around the Django application (shop/wsgi.py)."""
 
-    def __init__(self, app: WSGIApp, routes: Iterable[FastRoute]):
+    def __init__(self, app: WSGIApp, routes: Callable[[], Iterable[FastRoute]]):
         self.app = app
-        self.routes = list(routes)
+        # Found at the first POST, not at import: the URLconf loads every view module, which a
+        # worker does in its warm-up (shop/warmup.py), or with its first request.
+        self._find_routes = routes
+        self._routes: list[FastRoute] | None = None
         names = list(settings.MIDDLEWARE)
         self.enabled = all(name in KNOWN_MIDDLEWARE for name in names)
         if not self.enabled:
@@ -112,6 +115,12 @@ class FastLane:
             for name in reversed(names)
             if KNOWN_MIDDLEWARE[name] in (CHANGES_RESPONSE, BOTH)
         ]
+
+    @property
+    def routes(self) -> list[FastRoute]:
+        if self._routes is None:
+            self._routes = list(self._find_routes())
+        return self._routes
 
     @staticmethod
     def _never_called(request: HttpRequest) -> HttpResponse:

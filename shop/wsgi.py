@@ -16,10 +16,10 @@ from inventory import cache as product_cache  # noqa: E402
 
 # Cached anonymous product reads are answered before Django (core/page_cache.py), and so are the
 # common orders, payments and cancels, by their views' fast paths (core/fast_lane.py).
-application = FastLane(
-    PageCache(django_application, paths=product_cache.PRODUCT_READ_PATH, store=product_cache),
-    routes=routes_of(get_resolver().url_patterns),
+page_cache = PageCache(
+    django_application, paths=product_cache.PRODUCT_READ_PATH, store=product_cache
 )
+application = FastLane(page_cache, routes=lambda: routes_of(get_resolver().url_patterns))
 
 if settings.REQUEST_LOG:
     # The development server's request log, outside the page cache so it sees every request.

@@ -156,10 +156,10 @@ def wsgi():
     """GET through shop.wsgi.application (the page cache, then Django): (status, headers, body)."""
     from django.test import RequestFactory
 
-    from shop.wsgi import application
+    from shop.wsgi import application, page_cache
 
     factory = RequestFactory()
-    application.memo.clear()
+    page_cache.memo.clear()
 
     def get(path: str, **headers):
         environ = factory.get(path, **headers).environ
@@ -176,7 +176,7 @@ def wsgi():
                 result.close()
         return int(seen["status"].split()[0]), dict(seen["headers"]), body
 
-    get.application = application
+    get.page_cache = page_cache
     return get
 
 
@@ -197,7 +197,7 @@ def test_an_anonymous_hit_replays_the_whole_response_without_django(
     def not_called(environ, start_response):
         raise AssertionError("Django ran for a cached page")
 
-    monkeypatch.setattr(wsgi.application, "app", not_called)
+    monkeypatch.setattr(wsgi.page_cache, "app", not_called)
     again_status, again_headers, again_body = wsgi(path)
 
     assert (again_status, again_body) == (200, body)
@@ -278,13 +278,13 @@ def test_off_without_a_cache_every_read_goes_through_django(
     make_product()
     assert wsgi("/products/")[0] == 200
     calls = []
-    django_app = wsgi.application.app
+    django_app = wsgi.page_cache.app
 
     def counting(environ, start_response):
         calls.append(environ["PATH_INFO"])
         return django_app(environ, start_response)
 
-    monkeypatch.setattr(wsgi.application, "app", counting)
+    monkeypatch.setattr(wsgi.page_cache, "app", counting)
     wsgi("/products/")
     wsgi("/products/")
     assert calls == ["/products/", "/products/"]

@@ -52,7 +52,7 @@ class Spy:
 @pytest.fixture
 def lane():
     spy = Spy()
-    app = FastLane(spy, routes_of(get_resolver().url_patterns))
+    app = FastLane(spy, lambda: routes_of(get_resolver().url_patterns))
     app.spy = spy
     return app
 
@@ -300,7 +300,7 @@ def test_middleware_the_lane_does_not_know_turns_it_off(settings, shop):
     alice, _bob, product = shop
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.gzip.GZipMiddleware"]
     spy = Spy()
-    app = FastLane(spy, routes_of(get_resolver().url_patterns))
+    app = FastLane(spy, lambda: routes_of(get_resolver().url_patterns))
     status, _headers, _body = call(
         app, "/orders/", {"product_id": product.pk, "quantity": 1}, token=alice.auth_token.key
     )
