@@ -1,4 +1,4 @@
-"""Common API writes answered in front of Django's request handler, at the WSGI level.
+"""Common API requests answered in front of Django's request handler, at the WSGI level.
 
 A view with a fast path (orders.apis.FastPostApi) puts a plain function in front of its DRF view
 that answers the common valid request, or gives None and leaves it to the view. Profiled, what
@@ -68,22 +68,29 @@ KNOWN_MIDDLEWARE = {
 
 @dataclass(frozen=True)
 class FastRoute:
-    """POST to a path `pattern` matches (a URL pattern's own, with its converters) answered by
-    `handler(request, allow, **kwargs)`; `allow` is the view's Allow header."""
+    """`method` to a path `pattern` matches (a URL pattern's own, with its converters) answered
+    by `handler(request, allow, **kwargs)`; `allow` is the view's Allow header."""
 
     pattern: object
+    method: str
     handler: FastHandler
     allow: str
 
 
+# A view's fast path for each method the lane serves.
+FAST_HANDLERS = (("POST", "fast_post"), ("GET", "fast_get"))
+
+
 def routes_of(url_patterns: Iterable) -> list[FastRoute]:
-    """The routes of the URLconf's class-based views that have a fast path: a `fast_post`
-    handler and an `allow_header()` (orders.apis.FastPostApi). Only top-level patterns."""
+    """The routes of the URLconf's class-based views that have a fast path: a `fast_post` or
+    `fast_get` handler, and an `allow_header()` (core.views.ShopAPIView). Top-level patterns."""
     routes = []
     for url in url_patterns:
         view_class = getattr(getattr(url, "callback", None), "view_class", None)
-        if view_class is not None and hasattr(view_class, "fast_post"):
-            routes.append(FastRoute(url.pattern, view_class.fast_post, view_class.allow_header()))
+        for method, name in FAST_HANDLERS:
+            handler = getattr(view_class, name, None)
+            if handler is not None:
+                routes.append(FastRoute(url.pattern, method, handler, view_class.allow_header()))
     return routes
 
 
@@ -127,17 +134,23 @@ class FastLane:
         raise AssertionError("the lane calls its middleware's hooks, never the chain")
 
     def _route(self, environ: dict) -> tuple[FastRoute, dict] | None:
-        if environ.get("REQUEST_METHOD") != "POST" or not self.enabled:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("POST", "GET") or not self.enabled:
             return None
         if environ.get("SCRIPT_NAME") or "HTTP_TRANSFER_ENCODING" in environ:
             return None
         length = environ.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > settings.MAX_REQUEST_BODY_BYTES:
             return None
+        # A GET without credentials is the page cache's, behind the lane; one with a body, DRF's.
+        if method == "GET" and ("HTTP_AUTHORIZATION" not in environ or length != "0"):
+            return None
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/"):
             return None
         for route in self.routes:
+            if route.method != method:
+                continue
             # What the resolver does for a top-level pattern: (rest, args, converted kwargs).
             match = route.pattern.match(path[1:])
             if match is not None and not match[0]:

@@ -11,6 +11,16 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 class ShopAPIView(APIView):
     """Parses the body up front, so 415 and parse errors come before any work is done."""
 
+    @classmethod
+    def allow_header(cls) -> str:
+        """What DRF's Allow header says: Django's View.setup answers HEAD with get. A fast path
+        (core.fast_path) answers with it as the view does."""
+        return ", ".join(
+            method.upper()
+            for method in cls.http_method_names
+            if hasattr(cls, method) or (method == "head" and hasattr(cls, "get"))
+        )
+
     def initial(self, request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method in BODY_METHODS:

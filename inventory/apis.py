@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from core.permissions import IsStaffOrReadOnly
 from core.views import ShopAPIView
 from inventory import selectors, services
 from inventory.cache import product_read_cached
+from inventory.fast_reads import fast_read
 from inventory.models import Product
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]*$"
@@ -100,6 +102,44 @@ def product_response(product: Product, code: int = status.HTTP_200_OK) -> Respon
     return Response(product_data(product), status=code)
 
 
+def product_list_page(request) -> dict[str, Any]:
+    """GET /products/'s answer for the request's filters and page, cached (inventory.cache).
+    `request` is DRF's or, on the fast path, Django's (core.params reads either)."""
+    filters = {
+        "in_stock": bool_param(request, "in_stock"),
+        "sku": text_param(request, "sku"),
+        "search": text_param(request, "search"),
+    }
+
+    def page_data() -> dict[str, Any]:
+        paginator = ProductPagination()
+        products = selectors.product_list(**filters)
+        if utc_output() and selectors.product_rows_supported():
+            rows = paginator.paginate_rows(
+                lambda offset, limit: selectors.product_rows(products, offset=offset, limit=limit),
+                products.count,
+                request,
+            )
+            fields = selectors.PRODUCT_FIELDS
+            return paginator.get_paginated_data(
+                [dict(zip(fields, row, strict=True)) for row in rows]
+            )
+        page = paginator.paginate_queryset(products, request)
+        return paginator.get_paginated_data(products_data(page))
+
+    # The absolute URL is the key: the page's next/previous links are built from it.
+    return product_read_cached(request.build_absolute_uri(), page_data)
+
+
+def product_detail(product_id: int) -> dict[str, Any]:
+    """GET /products/{id}'s answer, cached under the product's own version (inventory.cache)."""
+    return product_read_cached(
+        f"product:{product_id}",
+        lambda: product_data(selectors.product_get(product_id=product_id)),
+        product_id=product_id,
+    )
+
+
 class ProductListApi(ShopAPIView):
     permission_classes = [IsStaffOrReadOnly]
     pagination_class = ProductPagination
@@ -115,32 +155,11 @@ class ProductListApi(ShopAPIView):
         auth=PUBLIC_READ,
     )
     def get(self, request):
-        filters = {
-            "in_stock": bool_param(request, "in_stock"),
-            "sku": text_param(request, "sku"),
-            "search": text_param(request, "search"),
-        }
+        return Response(product_list_page(request))
 
-        def page_data() -> dict[str, Any]:
-            paginator = self.pagination_class()
-            products = selectors.product_list(**filters)
-            if utc_output() and selectors.product_rows_supported():
-                rows = paginator.paginate_rows(
-                    lambda offset, limit: selectors.product_rows(
-                        products, offset=offset, limit=limit
-                    ),
-                    products.count,
-                    request,
-                )
-                fields = selectors.PRODUCT_FIELDS
-                return paginator.get_paginated_data(
-                    [dict(zip(fields, row, strict=True)) for row in rows]
-                )
-            page = paginator.paginate_queryset(products, request, view=self)
-            return paginator.get_paginated_data(products_data(page))
-
-        # The absolute URL is the key: the page's next/previous links are built from it.
-        return Response(product_read_cached(request.build_absolute_uri(), page_data))
+    @staticmethod
+    def fast_get(request, allow: str) -> HttpResponse | None:
+        return fast_read(request, allow, lambda: product_list_page(request))
 
     @extend_schema(
         request=ProductCreateInputSerializer,
@@ -157,13 +176,11 @@ class ProductDetailApi(ShopAPIView):
 
     @extend_schema(responses={200: ProductOutputSerializer, **ERROR_RESPONSES}, auth=PUBLIC_READ)
     def get(self, request, product_id: int):
-        return Response(
-            product_read_cached(
-                f"product:{product_id}",
-                lambda: product_data(selectors.product_get(product_id=product_id)),
-                product_id=product_id,
-            )
-        )
+        return Response(product_detail(product_id))
+
+    @staticmethod
+    def fast_get(request, allow: str, product_id: int) -> HttpResponse | None:
+        return fast_read(request, allow, lambda: product_detail(product_id))
 
     @extend_schema(
         request=ProductUpdateInputSerializer,

@@ -74,15 +74,6 @@ class FastPostApi(ShopAPIView):
         return None
 
     @classmethod
-    def allow_header(cls) -> str:
-        """What DRF's Allow header says: Django's View.setup answers HEAD with get."""
-        return ", ".join(
-            method.upper()
-            for method in cls.http_method_names
-            if hasattr(cls, method) or (method == "head" and hasattr(cls, "get"))
-        )
-
-    @classmethod
     def as_view(cls, **initkwargs):
         drf_view = super().as_view(**initkwargs)
         allow = cls.allow_header()

@@ -10,8 +10,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 
+from core.fast_path import fast_error, fast_negotiable, fast_response, fast_user
 from orders import selectors, services
-from orders.fast_order import fast_error, fast_negotiable, fast_response, fast_user
 from orders.models import Order
 from orders.output import orders_data
 

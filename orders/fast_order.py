@@ -1,20 +1,13 @@
 """The common order, a single-line POST /orders/, answered without DRF's per-request machinery;
-orders.apis.OrderListApi puts it in front of the DRF view. The helpers here (negotiation, token,
-response) serve the pay and cancel fast path too (orders/fast_actions.py)."""
-
-import re
-from typing import Any
+orders.apis.OrderListApi puts it in front of the DRF view (and core.fast_lane before Django). The
+helpers it shares with pay, cancel and the product reads are in core/fast_path.py."""
 
 import orjson
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
-from rest_framework.settings import api_settings
+from rest_framework.exceptions import ValidationError
 
-from accounts.authentication import StrictTokenAuthentication
-from core.errors import exception_handler
-from core.json import FastJSONRenderer
+from core.fast_path import fast_error, fast_negotiable, fast_response, fast_user
 from orders import services
 from orders.exceptions import UnknownProducts
 from orders.inputs import (
@@ -25,50 +18,7 @@ from orders.inputs import (
 )
 from orders.output import orders_data
 
-# Accept headers DRF's negotiation answers with the one renderer; an empty header is a 406 there.
-FAST_ACCEPT = frozenset(["*/*", "application/json"])
-FAST_AUTHORIZATION = re.compile(r"Token ([!-~]{1,40})")
 FAST_LINE_KEYS = frozenset(["product_id", "quantity"])
-RENDERER = FastJSONRenderer()
-
-
-def fast_negotiable(request: HttpRequest) -> bool:
-    """The Accept header and query are ones DRF answers with its one renderer (no 406, and no
-    `?format=`, which DRF may answer 404)."""
-    meta = request.META
-    accept = meta.get("HTTP_ACCEPT")
-    if accept is not None and accept not in FAST_ACCEPT:
-        return False
-    return not meta.get("QUERY_STRING") or api_settings.URL_FORMAT_OVERRIDE not in request.GET
-
-
-def fast_user(request: HttpRequest) -> AbstractBaseUser | None:
-    """The user of a well-formed, valid `Token` header, found as DRF's token authentication finds
-    it (the token cache and its revocation included), and set on the request as DRF sets it.
-    None for anything else: the DRF view judges that header (401s, inactive users)."""
-    authorization = FAST_AUTHORIZATION.fullmatch(request.META.get("HTTP_AUTHORIZATION", ""))
-    if authorization is None:
-        return None
-    try:
-        user, _token = StrictTokenAuthentication().authenticate_credentials(authorization[1])
-    except AuthenticationFailed:
-        return None
-    request.user = user
-    return user
-
-
-def fast_response(data: Any, code: int, allow: str) -> HttpResponse:
-    """What the DRF view's Response renders: the renderer's bytes, its media type, its Allow."""
-    response = HttpResponse(RENDERER.render(data), status=code, content_type="application/json")
-    response["Allow"] = allow
-    return response
-
-
-def fast_error(exc: Exception, request: HttpRequest, allow: str) -> HttpResponse:
-    """What the DRF view answers for an exception its handler is given."""
-    response = exception_handler(exc, {"request": request})
-    response["Allow"] = allow
-    return response
 
 
 def _fast_key(request: HttpRequest) -> tuple[bool, str | None]:

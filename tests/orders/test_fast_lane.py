@@ -12,7 +12,6 @@ import orjson
 import pytest
 from django.core import signals
 from django.db import OperationalError
-from django.test import RequestFactory
 from django.urls import get_resolver
 from django.utils import timezone
 
@@ -22,13 +21,12 @@ from orders.models import Order, OrderStatus
 from shop.wsgi import django_application
 from tests.conftest import make_user
 from tests.orders.helpers import stock_of
+from tests.support.lane import REQUEST_ID, Spy, both, call, spied_lane
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("_fast_test_settings"),
 ]
-
-REQUEST_ID = "fast-lane-test"
 
 
 @pytest.fixture
@@ -38,50 +36,9 @@ def frozen_now(monkeypatch):
     return now
 
 
-class Spy:
-    """Django behind the lane, counting what reaches it."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return django_application(environ, start_response)
-
-
 @pytest.fixture
 def lane():
-    spy = Spy()
-    app = FastLane(spy, lambda: routes_of(get_resolver().url_patterns))
-    app.spy = spy
-    return app
-
-
-def call(app, path, body=None, *, raw: bytes | None = None, token=None, **extra):
-    """POST through a WSGI app: (status, headers, body)."""
-    extra.setdefault("HTTP_X_REQUEST_ID", REQUEST_ID)
-    if token is not None:
-        extra["HTTP_AUTHORIZATION"] = f"Token {token}"
-    data = raw if raw is not None else (b"" if body is None else orjson.dumps(body))
-    factory = RequestFactory()
-    if data:
-        environ = factory.post(path, data, content_type="application/json", **extra).environ
-    else:
-        environ = factory.post(path, **extra).environ
-        environ.pop("CONTENT_TYPE", None)
-        environ["CONTENT_LENGTH"] = ""
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, headers
-
-    result = app(environ, start_response)
-    try:
-        content = b"".join(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    return seen["status"], seen["headers"], content
+    return spied_lane()
 
 
 def without_id(answer, order_id: int | None = None):
@@ -97,14 +54,6 @@ def without_id(answer, order_id: int | None = None):
             error["details"]["order_id"] = "<id>"
     headers = [(k, v if k != "Content-Length" else "<n>") for k, v in headers]
     return status, headers, data
-
-
-def both(lane, path, body=None, **kwargs):
-    """(Django's answer, the lane's answer, whether the lane answered it itself)."""
-    django_answer = call(django_application, path, body, **kwargs)
-    before = lane.spy.calls
-    lane_answer = call(lane, path, body, **kwargs)
-    return django_answer, lane_answer, lane.spy.calls == before
 
 
 @pytest.fixture
@@ -308,9 +257,14 @@ def test_middleware_the_lane_does_not_know_turns_it_off(settings, shop):
     assert spy.calls == 1
 
 
-def test_the_routes_are_the_urlconfs_orders_pay_and_cancel():
+def test_the_routes_are_the_urlconfs_views_with_a_fast_path():
     routes = routes_of(get_resolver().url_patterns)
-    names = sorted({route.handler.__qualname__ for route in routes})
-    assert names == ["OrderCancelApi.fast_post", "OrderListApi.fast_post", "OrderPayApi.fast_post"]
-    assert len(routes) == 6  # each with and without its slash
-    assert {route.allow for route in routes} == {"GET, POST, HEAD, OPTIONS", "POST, OPTIONS"}
+    found = sorted({(route.method, route.handler.__qualname__, route.allow) for route in routes})
+    assert found == [
+        ("GET", "ProductDetailApi.fast_get", "GET, PATCH, DELETE, HEAD, OPTIONS"),
+        ("GET", "ProductListApi.fast_get", "GET, POST, HEAD, OPTIONS"),
+        ("POST", "OrderCancelApi.fast_post", "POST, OPTIONS"),
+        ("POST", "OrderListApi.fast_post", "GET, POST, HEAD, OPTIONS"),
+        ("POST", "OrderPayApi.fast_post", "POST, OPTIONS"),
+    ]
+    assert len(routes) == 10  # each with and without its slash

@@ -1,0 +1,72 @@
+"""What a view's fast path needs to answer as its DRF view would, without DRF's per-request
+machinery: the same negotiation outcome, the same authentication, the renderer's bytes and the
+exception handler's errors. The fast paths themselves are the apps' (orders.fast_order,
+orders.fast_actions, inventory.fast_reads); core.fast_lane calls them before Django's handler."""
+
+import re
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest, HttpResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.settings import api_settings
+
+from core.errors import exception_handler
+from core.json import FastJSONRenderer
+
+# Accept headers DRF's negotiation answers with the one renderer; an empty header is a 406 there.
+FAST_ACCEPT = frozenset(["*/*", "application/json"])
+FAST_AUTHORIZATION = re.compile(r"Token ([!-~]{1,40})")
+RENDERER = FastJSONRenderer()
+
+
+def fast_negotiable(request: HttpRequest) -> bool:
+    """The Accept header and query are ones DRF answers with its one renderer (no 406, and no
+    `?format=`, which DRF may answer 404)."""
+    meta = request.META
+    accept = meta.get("HTTP_ACCEPT")
+    if accept is not None and accept not in FAST_ACCEPT:
+        return False
+    return not meta.get("QUERY_STRING") or api_settings.URL_FORMAT_OVERRIDE not in request.GET
+
+
+def _token_authentication() -> TokenAuthentication | None:
+    """DRF's authentication when it is exactly one token scheme (the shop's
+    accounts.authentication.StrictTokenAuthentication); else None, and no fast path applies."""
+    classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    if len(classes) != 1 or not issubclass(classes[0], TokenAuthentication):
+        return None
+    if classes[0].keyword != "Token":
+        return None
+    return classes[0]()
+
+
+def fast_user(request: HttpRequest) -> AbstractBaseUser | None:
+    """The user of a well-formed, valid `Token` header, found as DRF's token authentication finds
+    it (the token cache and its revocation included), and set on the request as DRF sets it.
+    None for anything else: the DRF view judges that header (401s, inactive users)."""
+    authorization = FAST_AUTHORIZATION.fullmatch(request.META.get("HTTP_AUTHORIZATION", ""))
+    authentication = _token_authentication()
+    if authorization is None or authentication is None:
+        return None
+    try:
+        user, _token = authentication.authenticate_credentials(authorization[1])
+    except AuthenticationFailed:
+        return None
+    request.user = user
+    return user
+
+
+def fast_response(data: Any, code: int, allow: str) -> HttpResponse:
+    """What the DRF view's Response renders: the renderer's bytes, its media type, its Allow."""
+    response = HttpResponse(RENDERER.render(data), status=code, content_type="application/json")
+    response["Allow"] = allow
+    return response
+
+
+def fast_error(exc: Exception, request: HttpRequest, allow: str) -> HttpResponse:
+    """What the DRF view answers for an exception its handler is given."""
+    response = exception_handler(exc, {"request": request})
+    response["Allow"] = allow
+    return response
