@@ -1,6 +1,9 @@
-"""The common order, a single-line POST /orders/, answered without DRF's per-request machinery;
+"""The common order, POST /orders/ with a valid body of either form (one line, or `items`),
+answered without DRF's per-request machinery;
 orders.apis.OrderListApi puts it in front of the DRF view (and core.fast_lane before Django). The
 helpers it shares with pay, cancel and the product reads are in core/fast_path.py."""
+
+from typing import Any
 
 import orjson
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +15,7 @@ from orders import services
 from orders.exceptions import UnknownProducts
 from orders.inputs import (
     MAX_LINE_QUANTITY,
+    MAX_LINES,
     MAX_PRODUCT_ID,
     idempotency_key_valid,
     unknown_product_details,
@@ -19,6 +23,34 @@ from orders.inputs import (
 from orders.output import orders_data
 
 FAST_LINE_KEYS = frozenset(["product_id", "quantity"])
+FAST_ITEMS_KEYS = frozenset(["items"])
+
+
+def _fast_line(line: Any) -> tuple[int, int] | None:
+    """(product_id, quantity) of a line the view's serializer accepts as it is, else None."""
+    if type(line) is not dict or line.keys() != FAST_LINE_KEYS:
+        return None
+    product_id, quantity = line["product_id"], line["quantity"]
+    if type(product_id) is not int or type(quantity) is not int:
+        return None
+    if not (1 <= product_id <= MAX_PRODUCT_ID and 1 <= quantity <= MAX_LINE_QUANTITY):
+        return None
+    return product_id, quantity
+
+
+def _fast_lines(body: Any) -> list[tuple[int, int]] | None:
+    """The lines of either form of a body the view accepts as it is: one line, or `items` with
+    1 to MAX_LINES lines. None for anything the view's serializer would question."""
+    if type(body) is not dict:
+        return None
+    if body.keys() != FAST_ITEMS_KEYS:
+        line = _fast_line(body)
+        return None if line is None else [line]
+    items = body["items"]
+    if type(items) is not list or not 1 <= len(items) <= MAX_LINES:
+        return None
+    lines = [_fast_line(item) for item in items]
+    return None if None in lines else lines
 
 
 def _fast_key(request: HttpRequest) -> tuple[bool, str | None]:
@@ -30,12 +62,12 @@ def _fast_key(request: HttpRequest) -> tuple[bool, str | None]:
 
 
 def fast_order(request: HttpRequest, allow: str) -> HttpResponse | None:
-    """POST /orders/ with one valid line and a valid token, answered as the DRF view answers it
+    """POST /orders/ with a valid body and a valid token, answered as the DRF view answers it
     (tests/orders/test_fast_order.py holds the two equal), without DRF's request wrapper,
     negotiation, parser, serializer and renderer: a fifth of an order's CPU, profiled.
 
-    None, before any work is done, for anything else (the several-lines form, any header, body
-    or token the view would question): the DRF view answers that, every error shape included.
+    None, before any work is done, for anything else (any header, body or token the view would
+    question): the DRF view answers that, every error shape included.
     Errors of the order itself (short stock, unknown product, a reused key, the database down)
     go through the view's own exception handler."""
     meta = request.META
@@ -48,12 +80,8 @@ def fast_order(request: HttpRequest, allow: str) -> HttpResponse | None:
         body = orjson.loads(request.body)
     except orjson.JSONDecodeError:
         return None
-    if type(body) is not dict or body.keys() != FAST_LINE_KEYS:
-        return None
-    product_id, quantity = body["product_id"], body["quantity"]
-    if type(product_id) is not int or type(quantity) is not int:
-        return None
-    if not (1 <= product_id <= MAX_PRODUCT_ID and 1 <= quantity <= MAX_LINE_QUANTITY):
+    lines = _fast_lines(body)
+    if lines is None:
         return None
     user = fast_user(request)
     if user is None:
@@ -61,7 +89,7 @@ def fast_order(request: HttpRequest, allow: str) -> HttpResponse | None:
     try:
         placed = services.order_place(
             customer=user,
-            lines=[(product_id, quantity)],
+            lines=lines,
             idempotency_key=key,
             digest=services.request_digest(body) if key else "",
         )

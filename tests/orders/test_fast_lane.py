@@ -63,9 +63,12 @@ def shop(frozen_now, make_product):
     return alice, bob, product
 
 
-def test_a_one_line_order_is_answered_by_the_lane_as_by_django(lane, shop):
+@pytest.mark.parametrize("form", ["one line", "items"])
+def test_an_order_is_answered_by_the_lane_as_by_django(lane, shop, form):
     alice, _bob, product = shop
     body = {"product_id": product.pk, "quantity": 2}
+    if form == "items":
+        body = {"items": [{"product_id": product.pk, "quantity": 1}] * 2}
     django_answer, lane_answer, in_lane = both(lane, "/orders/", body, token=alice.auth_token.key)
     assert in_lane
     assert django_answer[0] == "201 Created"
@@ -151,7 +154,7 @@ def test_another_customers_order_is_a_404_both_ways(lane, shop):
 @pytest.mark.parametrize(
     ("path", "body", "extra"),
     [
-        ("/orders/", "several", {}),  # the several-lines form: the DRF view
+        ("/orders/", "both_forms", {}),  # a body with both forms: the DRF view's 400
         ("/orders/", "one", {"token": "not-a-real-token"}),  # a bad token: 401 from DRF
         ("/orders/", "one", {"token": None}),  # no token: 401
         ("/orders/", "one", {"QUERY_STRING": "format=json"}),  # DRF's own 404
@@ -169,7 +172,7 @@ def test_what_the_fast_paths_do_not_answer_reaches_django_whole(lane, shop, path
     alice, _bob, product = shop
     bodies = {
         "one": {"product_id": product.pk, "quantity": 1},
-        "several": {"items": [{"product_id": product.pk, "quantity": 1}]},
+        "both_forms": {"items": [{"product_id": product.pk, "quantity": 1}], "quantity": 1},
         "broken": None,
         None: None,
     }

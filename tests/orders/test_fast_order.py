@@ -203,9 +203,35 @@ def test_a_valid_order_is_answered_by_the_fast_path_as_the_view_answers_it(
     same_answer(fast, drf, created=True)
 
 
+def test_a_valid_order_of_several_lines_is_answered_by_the_fast_path_as_the_view_answers_it(
+    customer_client, make_product, monkeypatch
+):
+    first, second = make_product(stock=100, price="4.20"), make_product(stock=50, price="0.99")
+    # lines out of order and one product twice: merged, ascending, as the view merges them
+    body = {
+        "items": [
+            {"product_id": second.pk, "quantity": 2},
+            {"product_id": first.pk, "quantity": 1},
+            {"product_id": second.pk, "quantity": 3},
+        ]
+    }
+    drf, calls = through_drf(monkeypatch, customer_client, body)
+    fast = answer(customer_client, body)
+    assert calls == [True]
+    assert drf[0] == 201
+    same_answer(fast, drf, created=True)
+    drf, _ = through_drf(monkeypatch, customer_client, body, HTTP_IDEMPOTENCY_KEY="k-drf")
+    fast = answer(customer_client, body, HTTP_IDEMPOTENCY_KEY="k-fast")
+    drf, _ = through_drf(monkeypatch, customer_client, body, HTTP_IDEMPOTENCY_KEY="k-drf")
+    fast = answer(customer_client, body, HTTP_IDEMPOTENCY_KEY="k-fast")
+    assert fast[2]["idempotent-replayed"] == "true"
+    same_answer(fast, drf, created=True)
+    assert Product.objects.get(pk=second.pk).stock == 50 - 4 * 5
+
+
 @pytest.mark.parametrize(
     "case",
-    ["short_stock", "unknown_product", "key_reused"],
+    ["short_stock", "unknown_product", "key_reused", "items_short_stock", "items_unknown"],
 )
 def test_domain_errors_of_the_fast_path_equal_the_views(
     case, customer_client, make_product, monkeypatch
@@ -215,6 +241,15 @@ def test_domain_errors_of_the_fast_path_equal_the_views(
     body = {"product_id": product.pk, "quantity": 5}
     if case == "unknown_product":
         body = {"product_id": 10**12, "quantity": 1}
+    if case == "items_short_stock":
+        body = {"items": [{"product_id": product.pk, "quantity": 2}] * 2}
+    if case == "items_unknown":
+        body = {
+            "items": [
+                {"product_id": product.pk, "quantity": 1},
+                {"product_id": 10**12, "quantity": 1},
+            ]
+        }
     if case == "key_reused":
         headers = {"HTTP_IDEMPOTENCY_KEY": "once"}
         assert (
@@ -237,7 +272,13 @@ def test_domain_errors_of_the_fast_path_equal_the_views(
         ({"product_id": 1, "quantity": 1001}, {}),
         ({"product_id": 1, "quantity": 1, "extra": 1}, {}),
         ({"product_id": 1}, {}),
-        ({"items": [{"product_id": 1, "quantity": 1}]}, {}),
+        ({"items": []}, {}),
+        ({"items": [{"product_id": 1, "quantity": 1}] * 101}, {}),
+        ({"items": [{"product_id": 1, "quantity": 1, "extra": 1}]}, {}),
+        ({"items": [{"product_id": 1, "quantity": 0}]}, {}),
+        ({"items": [{"product_id": 1, "quantity": 1}, [1]]}, {}),
+        ({"items": {"product_id": 1, "quantity": 1}}, {}),
+        ({"items": [{"product_id": 1, "quantity": 1}], "product_id": 1, "quantity": 1}, {}),
         ([1, 2], {}),
         ({"product_id": 1, "quantity": 1}, {"HTTP_AUTHORIZATION": "Token nope"}),
         ({"product_id": 1, "quantity": 1}, {"HTTP_AUTHORIZATION": "Bearer x"}),
