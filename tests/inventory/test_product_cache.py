@@ -157,24 +157,14 @@ def wsgi():
     from django.test import RequestFactory
 
     from shop.wsgi import application, page_cache
+    from tests.support.lane import run_wsgi
 
     factory = RequestFactory()
     page_cache.memo.clear()
 
     def get(path: str, **headers):
-        environ = factory.get(path, **headers).environ
-        seen = {}
-
-        def start_response(status, response_headers, exc_info=None):
-            seen["status"], seen["headers"] = status, response_headers
-
-        result = application(environ, start_response)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return int(seen["status"].split()[0]), dict(seen["headers"]), body
+        status, response_headers, body = run_wsgi(application, factory.get(path, **headers).environ)
+        return int(status.split()[0]), dict(response_headers), body
 
     get.page_cache = page_cache
     return get

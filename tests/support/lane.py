@@ -45,6 +45,11 @@ def call(app, path, body=None, *, method="POST", raw: bytes | None = None, token
         environ = factory.post(path, **extra).environ
         environ.pop("CONTENT_TYPE", None)
         environ["CONTENT_LENGTH"] = ""
+    return run_wsgi(app, environ)
+
+
+def run_wsgi(app, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(status line, headers, body) of one WSGI call, its result closed as a server closes it."""
     seen = {}
 
     def start_response(status, headers, exc_info=None):
