@@ -21,7 +21,8 @@ has a version of its own there).
 Each worker also keeps the pages it served for PRODUCT_PAGE_MEMO_MS (default 100 ms with the
 cache on) and answers them again without asking Redis: the Redis round trip was most of a hit's
 remaining cost. So an anonymous page may be that much older than the last write; anyone with a
-token reads through Django and the version check, so a client that writes reads its own writes.
+token reads through the version check (inventory/fast_reads.py or Django), so a client that writes
+reads its own writes.
 
 The replay adds what is per request: X-Request-ID (the client's if it is well formed, else a new
 one), as core.middleware.RequestIdMiddleware does. gunicorn's access log sees the hit as usual.
