@@ -99,8 +99,8 @@ class FastLane:
 
     def __init__(self, app: WSGIApp, routes: Callable[[], Iterable[FastRoute]]):
         self.app = app
-        # Found at the first POST, not at import: the URLconf loads every view module, which a
-        # worker does in its warm-up (shop/warmup.py), or with its first request.
+        # Found at the first request the lane takes, not at import: the URLconf loads every view
+        # module, which a worker does in its warm-up (shop/warmup.py) or its first request.
         self._find_routes = routes
         self._routes: list[FastRoute] | None = None
         names = list(settings.MIDDLEWARE)
@@ -172,12 +172,16 @@ class FastLane:
         request = WSGIRequest(environ)
         if self._request_refused(request):
             return self.app(environ, start_response)
-        body = request.body
         signals.request_started.send(sender=self.__class__, environ=environ)
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         request.request_id = request_id
         token = request_id_var.set(request_id)
         try:
+            try:
+                body = request.body
+            except Exception as exc:  # noqa: BLE001 - a body cut short: Django's answer to it
+                failed = response_for_exception(request, exc)
+                return self._respond(request, failed, request_id, start_response)
             response = self._answer(route, request, kwargs)
             if response is None:
                 # The view answers this one: Django reads the body the lane has read.

@@ -6,6 +6,7 @@ Each case runs the same request through Django alone (shop.wsgi.django_applicati
 the lane in front of it, on twin orders where state matters, with one clock for both.
 """
 
+import io
 from decimal import Decimal
 
 import orjson
@@ -194,6 +195,39 @@ def test_an_oversized_or_chunked_body_goes_to_django(lane, shop):
     )
     assert not in_lane
     assert django_answer[0] == lane_answer[0] == "413 Request Entity Too Large"
+
+
+def test_a_body_that_cannot_be_read_gets_djangos_answer(lane, shop):
+    alice, _bob, _product = shop
+    from django.test import RequestFactory
+
+    from shop.wsgi import django_application
+    from tests.support.lane import run_wsgi
+
+    class CutShort(io.BytesIO):
+        def read(self, *args):
+            raise OSError("client gone")
+
+    def environ():
+        made = (
+            RequestFactory()
+            .post(
+                "/orders/",
+                b'{"product_id": 1, "quantity": 1}',
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Token {alice.auth_token.key}",
+                HTTP_X_REQUEST_ID="cut-short",
+            )
+            .environ
+        )
+        made["wsgi.input"] = CutShort()
+        return made
+
+    django_answer = run_wsgi(django_application, environ())
+    lane_answer = run_wsgi(lane, environ())
+    assert lane.spy.calls == 0
+    assert lane_answer == django_answer
+    assert orjson.loads(lane_answer[2])["error"]["code"] == "server_error"
 
 
 @pytest.mark.parametrize("failing", ["the order", "the token lookup"])
