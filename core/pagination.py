@@ -46,21 +46,13 @@ class ShopPagination(PageNumberPagination):
         self.request = request
         return list(self.page)
 
-    def paginate_rows(
-        self, fetch: Callable[[int, int], list], count: Callable[[], int], request
-    ) -> list:
-        """paginate_queryset for a page that fetch(offset, limit) reads itself. A page shorter
-        than the page size is the last one and tells the count, so COUNT(*) runs only for a
-        full page: a list's last page and most searches need none."""
+    def paginate_rows(self, fetch: Callable[[int, int], tuple[list, int]], request) -> list:
+        """paginate_queryset for a page that fetch(offset, limit) reads itself, with the count of
+        all pages: (rows, count). An empty page past the first is out of range."""
         page_number = positive_int_param(request, "page") or 1
         size = self.get_page_size(request)
-        offset = (page_number - 1) * size
-        rows = fetch(offset, size)
-        if len(rows) == size:
-            total = max(count(), offset + size)
-        elif rows or page_number == 1:
-            total = offset + len(rows)
-        else:
+        rows, total = fetch((page_number - 1) * size, size)
+        if not rows and page_number > 1:
             raise NotFound(f"Page {page_number} is out of range.")
         paginator = self.django_paginator_class((), size)
         paginator.count = total  # a cached_property: no COUNT(*) of its own

@@ -113,18 +113,16 @@ def product_list_page(request) -> dict[str, Any]:
 
     def page_data() -> dict[str, Any]:
         paginator = ProductPagination()
-        products = selectors.product_list(**filters)
         if utc_output() and selectors.product_rows_supported():
             rows = paginator.paginate_rows(
-                lambda offset, limit: selectors.product_rows(products, offset=offset, limit=limit),
-                products.count,
+                lambda offset, limit: selectors.product_page(offset=offset, limit=limit, **filters),
                 request,
             )
             fields = selectors.PRODUCT_FIELDS
             return paginator.get_paginated_data(
                 [dict(zip(fields, row, strict=True)) for row in rows]
             )
-        page = paginator.paginate_queryset(products, request)
+        page = paginator.paginate_queryset(selectors.product_list(**filters), request)
         return paginator.get_paginated_data(products_data(page))
 
     # The absolute URL is the key: the page's next/previous links are built from it.

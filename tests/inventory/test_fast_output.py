@@ -140,9 +140,10 @@ def serializer_rows(products) -> list[tuple]:
 
 def test_product_rows_match_the_serializer_for_awkward_prices_and_times(awkward_products):
     assert selectors.product_rows_supported()
-    rows = selectors.product_rows(selectors.product_list(), offset=0, limit=50)
+    rows, count = selectors.product_page(offset=0, limit=50)
 
     assert rows == serializer_rows(awkward_products)
+    assert count == len(awkward_products)
     assert [row[3] for row in rows] == [
         "0.00", "0.01", "0.10", "1.00", "9.99", "10.00", "1000000.00", "12345678.90",
         "99999999.99",
@@ -151,9 +152,46 @@ def test_product_rows_match_the_serializer_for_awkward_prices_and_times(awkward_
 
 
 def test_product_rows_page_by_offset_and_limit(awkward_products):
-    rows = selectors.product_rows(selectors.product_list(), offset=3, limit=4)
+    rows, count = selectors.product_page(offset=3, limit=4)
 
     assert rows == serializer_rows(awkward_products[3:7])
+    assert count == len(awkward_products)
+
+
+def orm_page(offset: int, limit: int, **filters) -> tuple[list[tuple], int]:
+    """What product_page gives, read through the ORM every time."""
+    rows = list(
+        selectors.product_rows(selectors.product_list(**filters), offset=offset, limit=limit)
+    )
+    return [row[:-1] for row in rows], (rows[0][-1] if rows else 0)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"in_stock": True}, {"in_stock": False}, {"search": "%_"}, {"search": "a"}, {"sku": "x"}],
+    ids=["all", "in-stock", "sold-out", "like-wildcards", "search", "sku"],
+)
+def test_a_compiled_page_reads_what_the_orm_reads_after_every_write(awkward_products, filters):
+    # The first call compiles, the later ones reuse the SQL: each must see the writes before it.
+    first = awkward_products[0]
+    Product.objects.filter(pk=first.pk).update(name="a mug with %_ in it", sku="x")
+    for write in range(3):
+        for offset, limit in [(0, 50), (2, 3), (8, 5), (40, 5)]:
+            assert selectors.product_page(offset=offset, limit=limit, **filters) == orm_page(
+                offset, limit, **filters
+            )
+        Product.objects.filter(pk=awkward_products[write + 1].pk).update(stock=0, name="a")
+
+
+def test_the_compiled_sql_is_kept_per_query_and_page(awkward_products, django_assert_num_queries):
+    selectors._page_sql.cache_clear()
+    with django_assert_num_queries(1):  # the page and its count in one statement
+        selectors.product_page(offset=0, limit=2, search="sku")
+    selectors.product_page(offset=0, limit=2, search="sku")
+    selectors.product_page(offset=2, limit=2, search="sku")
+
+    assert selectors._page_sql.cache_info().hits == 1
+    assert selectors._page_sql.cache_info().currsize == 2
 
 
 @pytest.mark.parametrize(
@@ -161,7 +199,7 @@ def test_product_rows_page_by_offset_and_limit(awkward_products):
     ["", "page_size=4", "page_size=4&page=3", "page_size=3&page=3", "in_stock=true", "search=sku"],
 )
 def test_product_list_pages_match_the_serializer(anon_client, awkward_products, query):
-    # page_size=3: the last page is full, so the count comes from COUNT(*), not from the page.
+    # page_size=3: the last page is full, so the count comes from COUNT(*) OVER (), not its length.
     body = anon_client.get(f"/products/?{query}").content
     products = awkward_products[1:] if "in_stock" in query else awkward_products
     size = int(query.split("page_size=")[1].split("&")[0]) if "page_size" in query else 50
