@@ -4,8 +4,10 @@ exception handler's errors. The fast paths themselves are the apps' (orders.fast
 orders.fast_actions, inventory.fast_reads); core.fast_lane calls them before Django's handler."""
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from rest_framework.authentication import TokenAuthentication
@@ -56,6 +58,43 @@ def fast_user(request: HttpRequest) -> AbstractBaseUser | None:
         return None
     request.user = user
     return user
+
+
+def fast_no_body(request: HttpRequest, *, empty_object: bool = False) -> bool:
+    """No body, or with `empty_object` also `{}` as JSON (what pay and cancel parse and ignore).
+    Any other body, even one the view would accept, is the view's to judge."""
+    meta = request.META
+    if "HTTP_TRANSFER_ENCODING" in meta or "HTTP_CONTENT_LENGTH" in meta:
+        return False
+    if meta.get("CONTENT_LENGTH") in (None, "", "0"):
+        return True
+    if not empty_object or meta.get("CONTENT_TYPE") != "application/json":
+        return False
+    try:
+        return orjson.loads(request.body) == {}
+    except orjson.JSONDecodeError:
+        return False
+
+
+def fast_answer(
+    request: HttpRequest,
+    allow: str,
+    build: Callable[[AbstractBaseUser], Any],
+    code: int = 200,
+) -> HttpResponse | None:
+    """The view's answer, build(user) rendered with `code` or the handler's error for what it
+    raises; None, before any work, when the Accept header, the query or the token is one the
+    DRF view should judge. The caller has judged the body."""
+    if not fast_negotiable(request):
+        return None
+    user = fast_user(request)
+    if user is None:
+        return None
+    try:
+        data = build(user)
+    except Exception as exc:  # noqa: BLE001 - the view's handler gives each its shape
+        return fast_error(exc, request, allow)
+    return fast_response(data, code, allow)
 
 
 def fast_response(data: Any, code: int, allow: str) -> HttpResponse:

@@ -12,21 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from rest_framework import status
 
-from core.fast_path import fast_error, fast_negotiable, fast_response, fast_user
+from core.fast_path import fast_answer, fast_no_body
 
 
 def fast_read(request: HttpRequest, allow: str, build: Callable[[], Any]) -> HttpResponse | None:
     """The view's answer, `build()`, or None, before any work, for a request the DRF view should
     answer (a body, an unusual Accept or `?format=`, a token it would refuse, none at all)."""
-    meta = request.META
-    if meta.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in meta:
+    if not fast_no_body(request):
         return None
-    if not fast_negotiable(request) or fast_user(request) is None:
-        return None
-    try:
-        data = build()
-    except Exception as exc:  # noqa: BLE001 - the view's handler gives each its shape
-        return fast_error(exc, request, allow)
-    return fast_response(data, status.HTTP_200_OK, allow)
+    return fast_answer(request, allow, lambda _user: build())
