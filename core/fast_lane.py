@@ -102,7 +102,7 @@ class FastLane:
         # Found at the first request the lane takes, not at import: the URLconf loads every view
         # module, which a worker does in its warm-up (shop/warmup.py) or its first request.
         self._find_routes = routes
-        self._routes: list[FastRoute] | None = None
+        self._routes: dict[str, list[FastRoute]] | None = None
         names = list(settings.MIDDLEWARE)
         self.enabled = all(name in KNOWN_MIDDLEWARE for name in names)
         if not self.enabled:
@@ -124,9 +124,13 @@ class FastLane:
         ]
 
     @property
-    def routes(self) -> list[FastRoute]:
+    def routes(self) -> dict[str, list[FastRoute]]:
+        """The routes of each method, in the URLconf's order."""
         if self._routes is None:
-            self._routes = list(self._find_routes())
+            by_method: dict[str, list[FastRoute]] = {}
+            for route in self._find_routes():
+                by_method.setdefault(route.method, []).append(route)
+            self._routes = by_method
         return self._routes
 
     @staticmethod
@@ -148,9 +152,7 @@ class FastLane:
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/"):
             return None
-        for route in self.routes:
-            if route.method != method:
-                continue
+        for route in self.routes.get(method, ()):
             # What the resolver does for a top-level pattern: (rest, args, converted kwargs).
             match = route.pattern.match(path[1:])
             if match is not None and not match[0]:
