@@ -7,6 +7,7 @@ from django.db import connection, connections
 from django.db.models import CharField, Count, F, Func, Q, QuerySet, TextField, Value, Window
 from django.db.models.functions import Cast
 
+from core.compiled import CompiledRead
 from inventory.models import Product
 
 # The columns of a product as the API shows them, in the serializer's order.
@@ -28,8 +29,21 @@ def product_list(
     return products
 
 
+PRODUCT_COLUMNS = tuple(field.attname for field in Product._meta.concrete_fields)
+_PRODUCT = CompiledRead(
+    lambda product_id: (
+        Product.objects.filter(pk=product_id).order_by().values_list(*PRODUCT_COLUMNS)
+    ),
+    "product_id",
+)
+
+
 def product_get(*, product_id: int) -> Product:
-    return Product.objects.get(pk=product_id)
+    """Product.objects.get(pk=product_id), from SQL compiled once (core/compiled.py)."""
+    rows = _PRODUCT.read(product_id=product_id)
+    if not rows:
+        raise Product.DoesNotExist("Product matching query does not exist.")
+    return Product.from_db(Product.objects.db, PRODUCT_COLUMNS, rows[0])
 
 
 PG_DATETIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'

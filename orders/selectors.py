@@ -7,8 +7,36 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
+from core.compiled import CompiledRead
 from inventory.models import Product
 from orders.models import HOLDING_STATUSES, Order, OrderLine, OrderStatus
+
+# Every column of an order, as Order.from_db takes them.
+ORDER_COLUMNS = tuple(field.attname for field in Order._meta.concrete_fields)
+# Every column of a line (id, order_id, product_id, quantity, unit_price), in the model's order,
+# as Model.from_db takes them.
+LINE_COLUMNS = tuple(field.attname for field in OrderLine._meta.concrete_fields)
+_ANY_ORDER = CompiledRead(
+    lambda order_id: Order.objects.filter(pk=order_id).order_by().values_list(*ORDER_COLUMNS),
+    "order_id",
+)
+_OWN_ORDER = CompiledRead(
+    lambda order_id, customer_id: (
+        Order.objects.filter(pk=order_id, customer_id=customer_id)
+        .order_by()
+        .values_list(*ORDER_COLUMNS)
+    ),
+    "order_id",
+    "customer_id",
+)
+_LINES = CompiledRead(
+    lambda order_id: (
+        OrderLine.objects.filter(order_id=order_id)
+        .order_by("product_id")
+        .values_list(*LINE_COLUMNS, "product__sku")
+    ),
+    "order_id",
+)
 
 
 def order_list(*, user: AbstractBaseUser, status: str | None = None) -> QuerySet[Order]:
@@ -21,9 +49,15 @@ def order_list(*, user: AbstractBaseUser, status: str | None = None) -> QuerySet
 
 
 def order_get(*, user: AbstractBaseUser, order_id: int) -> Order:
-    """An order the user may see; another customer's order does not exist for them."""
-    orders = Order.objects.all() if user.is_staff else Order.objects.filter(customer=user)
-    return orders.get(pk=order_id)
+    """An order the user may see; another customer's order does not exist for them. What
+    Order.objects(.filter(customer=user)).get(pk=order_id) gives, from SQL compiled once."""
+    if user.is_staff:
+        rows = _ANY_ORDER.read(order_id=order_id)
+    else:
+        rows = _OWN_ORDER.read(order_id=order_id, customer_id=user.pk)
+    if not rows:
+        raise Order.DoesNotExist("Order matching query does not exist.")
+    return Order.from_db(Order.objects.db, ORDER_COLUMNS, rows[0])
 
 
 def order_with_lines(*, order_id: int) -> Order:
@@ -32,13 +66,20 @@ def order_with_lines(*, order_id: int) -> Order:
 
 def order_lines(*, order_id: int) -> list[OrderLine]:
     """An order's lines in ascending product id, each with its product's sku (what an order's
-    answer shows) from the same query. The product's other fields load only when read, so none
-    is stale when the lines are read before the stock they return (orders.services._end_hold)."""
-    return list(
-        OrderLine.objects.filter(order_id=order_id)
-        .select_related("product")
-        .only("order_id", "product_id", "quantity", "unit_price", "product__sku")
-    )
+    answer shows) from the same query: what .select_related("product").only(*LINE_COLUMNS,
+    "product__sku") gives, from SQL compiled once. The product's other fields load only when
+    read, so none is stale when the lines are read before the stock they return
+    (orders.services._end_hold)."""
+    db = OrderLine.objects.db
+    product_field = OrderLine._meta.get_field("product")
+    lines = []
+    for *columns, sku in _LINES.read(order_id=order_id):
+        line = OrderLine.from_db(db, LINE_COLUMNS, columns)
+        product_field.set_cached_value(
+            line, Product.from_db(db, ("id", "sku"), (line.product_id, sku))
+        )
+        lines.append(line)
+    return lines
 
 
 def units_held_by_product(*, product_ids: Iterable[int] | None = None) -> dict[int, int]:

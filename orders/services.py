@@ -27,7 +27,7 @@ from orders.exceptions import (
     UnknownProducts,
 )
 from orders.models import Order, OrderLine, OrderStatus, data_fields
-from orders.selectors import order_lines, order_with_lines
+from orders.selectors import ORDER_COLUMNS, order_lines, order_with_lines
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,6 @@ class _Converters:
 
 _PRICE = _Converters(Product, "price")
 _ORDER_FIELDS = data_fields(Order)
-# Every column of an order, as Order.from_db takes them (_moved).
-_ORDER_ATTNAMES = tuple(field.attname for field in Order._meta.concrete_fields)
 _LINE_FIELDS = data_fields(OrderLine)
 
 
@@ -246,7 +244,7 @@ def _moved(order: Order, lines: list[OrderLine], **written: Any) -> Order:
     SQLite and PostgreSQL both store the microseconds of the timestamp written. A new instance,
     as the re-read gave: the caller's `order` is left as it was.
     """
-    values = {name: getattr(order, name) for name in _ORDER_ATTNAMES} | written
+    values = {name: getattr(order, name) for name in ORDER_COLUMNS} | written
     moved = Order.from_db(Order.objects.db, list(values), list(values.values()))
     for line in lines:
         line.order = moved
