@@ -199,7 +199,7 @@ def test_the_compiled_sql_is_kept_per_query_and_page(awkward_products, django_as
     ["", "page_size=4", "page_size=4&page=3", "page_size=3&page=3", "in_stock=true", "search=sku"],
 )
 def test_product_list_pages_match_the_serializer(anon_client, awkward_products, query):
-    # page_size=3: the last page is full, so the count comes from COUNT(*) OVER (), not its length.
+    # page_size=3: the last page is full, so the count comes from the count subquery, not its length.
     body = anon_client.get(f"/products/?{query}").content
     products = awkward_products[1:] if "in_stock" in query else awkward_products
     size = int(query.split("page_size=")[1].split("&")[0]) if "page_size" in query else 50
