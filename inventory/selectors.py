@@ -1,9 +1,6 @@
 """Reads of products that are more than one .get()."""
 
-from functools import lru_cache
-from typing import Any
-
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import (
     CharField,
     F,
@@ -17,7 +14,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from core.compiled import CompiledRead
+from core.compiled import CompiledRead, CompiledReads
 from inventory.models import Product
 
 # The columns of a product as the API shows them, in the serializer's order.
@@ -131,22 +128,14 @@ def product_rows(products: QuerySet[Product], *, offset: int, limit: int) -> Que
 
 # The distinct list queries a shop sees are few (pages, in_stock, the searches people type), and
 # building and compiling one was as costly as running it (profiled): the SQL the ORM compiles for
-# each is kept, most recent first. Only the SQL: every call reads the rows afresh.
+# each is kept. Only the SQL: every call reads the rows afresh.
 COMPILED_PAGES = 256
-
-
-@lru_cache(maxsize=COMPILED_PAGES)
-def _page_sql(alias: str, filters: tuple, offset: int, limit: int) -> tuple[str, Any] | None:
-    """The ORM's SQL and parameters for product_rows of product_list(**filters); None when the
-    rows would need converting on the way out (then the ORM reads them)."""
-    rows = product_rows(product_list(**dict(filters)), offset=offset, limit=limit)
-    compiler = rows.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    converted = compiler.get_converters([column for column, _, _ in compiler.select])
-    # Only the count's int() is allowed: the texts and ints come out of both drivers as they are.
-    if set(converted) - {len(PRODUCT_FIELDS)}:
-        return None
-    return sql, params
+_PAGES = CompiledReads(
+    lambda filters, offset, limit: product_rows(
+        product_list(**dict(filters)), offset=offset, limit=limit
+    ),
+    size=COMPILED_PAGES,
+)
 
 
 def product_page(
@@ -160,12 +149,5 @@ def product_page(
     """(a page of product_list(...) as product_rows gives it, without the count; the count of the
     whole list, or 0 when the page is empty). Only where product_rows_supported()."""
     filters = (("in_stock", in_stock), ("sku", sku), ("search", search))
-    compiled = _page_sql(connection.alias, filters, offset, limit)
-    if compiled is None:
-        rows = list(product_rows(product_list(**dict(filters)), offset=offset, limit=limit))
-    else:
-        with connections[connection.alias].cursor() as cursor:
-            cursor.execute(*compiled)
-            rows = cursor.fetchall()
-    total = int(rows[0][-1]) if rows else 0
-    return [row[:-1] for row in rows], total
+    rows = _PAGES.read(filters, offset, limit)
+    return [row[:-1] for row in rows], (rows[0][-1] if rows else 0)

@@ -1,6 +1,6 @@
 """Reads from SQL the ORM compiled once (core/compiled.py) give what the ORM gives, every time:
-the selectors that use them, a query whose SQL changes with its argument, and arguments that are
-not plain integers."""
+the selectors that use them, a query whose SQL changes with its argument, arguments that are not
+plain integers, and the bounded set of queries kept by key."""
 
 import threading
 from decimal import Decimal
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F
 
-from core.compiled import CompiledRead
+from core.compiled import CompiledRead, CompiledReads
 from inventory import selectors as inventory_selectors
 from inventory.models import Product
 from orders import selectors, services
@@ -110,3 +110,23 @@ def test_arguments_that_are_not_plain_integers_go_through_the_orm(make_product):
     assert read.read(product_id=product.pk) == [(product.sku,)]
     assert read.read(product_id=str(product.pk)) == [(product.sku,)]
     assert read.read(product_id=True) == list(Product.objects.filter(pk=1).values_list("sku"))
+
+
+def test_reads_kept_by_key_stay_bounded_and_read_afresh(make_product):
+    products = [make_product(stock=n) for n in range(1, 4)]
+    built = []
+
+    def build(minimum):
+        built.append(minimum)
+        return Product.objects.filter(stock__gte=minimum).order_by("id").values_list("id", "stock")
+
+    reads = CompiledReads(build, size=2)
+    assert reads.read(2) == [(p.pk, p.stock) for p in products[1:]]
+    Product.objects.filter(pk=products[2].pk).update(stock=1)
+    assert reads.read(2) == [(products[1].pk, 2)]  # the kept SQL, run afresh
+    reads.read(1)
+    reads.read(3)  # a third key: the least recently used, 2, goes
+    reads.read(1)
+    reads.read(2)
+
+    assert built == [2, 1, 3, 2]
