@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -39,33 +40,49 @@ def pg(transactional_db):
     connection.close()
 
 
+@dataclass
+class Sent:
+    """What the connection sent: the SQL of each simple Query and each Parse, and how many
+    statements it ran (a Query or a Bind each: a statement psycopg has prepared is bound and run
+    again without a Parse)."""
+
+    sql: list[str] = field(default_factory=list)
+    runs: int = 0
+
+
 @contextmanager
-def wire() -> Iterator[list[str]]:
-    """The statements (simple Query or Parse messages) the Django connection sends meanwhile."""
+def wire() -> Iterator[Sent]:
+    """What the Django connection sends meanwhile."""
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
     with tempfile.TemporaryFile("w+") as trace:
         pgconn.trace(trace.fileno())
         pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        sent: list[str] = []
+        sent = Sent()
         try:
             yield sent
         finally:
             if connection.connection is not None and connection.connection.pgconn is pgconn:
                 pgconn.untrace()
             trace.seek(0)
-            sent.extend(statements(trace.read()))
+            read(trace.read(), sent)
 
 
-def statements(trace: str) -> Iterator[str]:
-    """The SQL of each Query (`"sql"`) and Parse (`"name" "sql" n oids`) the client sent."""
+def read(trace: str, sent: Sent) -> None:
+    """libpq's trace lines: direction, length, message, then its fields (`"sql"` for a Query,
+    `"name" "sql" n oids` for a Parse; a Sync has none)."""
     for line in trace.splitlines():
-        direction, _, message, rest = line.split("\t", 3)
-        rest = rest.strip()
-        if direction == "F" and message == "Query":
-            yield rest[1:-1]
-        elif direction == "F" and message == "Parse":
-            yield rest.split('" "', 1)[1].rsplit('" ', 1)[0]
+        direction, _, message, *rest = line.split("\t", 3)
+        fields = rest[0].strip() if rest else ""
+        if direction != "F":
+            continue
+        if message == "Query":
+            sent.sql.append(fields[1:-1])
+            sent.runs += 1
+        elif message == "Parse":
+            sent.sql.append(fields.split('" "', 1)[1].rsplit('" ', 1)[0])
+        elif message == "Bind":
+            sent.runs += 1
 
 
 def admin(statement: str, *params) -> list[tuple]:
@@ -105,12 +122,12 @@ def test_idle_healthy_connection_is_reused_without_a_select_1(pg, customer_clien
     # then it is answered on the same backend, and every statement sent is one Django ran
     assert reply.status_code == 200 and reply.json()["id"] == product.id
     assert backend_pid() == pid
-    assert "SELECT 1" not in sent
-    assert len(sent) == len(logged) > 0
+    assert "SELECT 1" not in sent.sql
+    assert sent.runs == len(logged) > 0
     # (the stock health check would have shown on the wire)
     with wire() as stock:
         assert StockWrapper.is_usable(connection)
-    assert stock == ["SELECT 1"]
+    assert stock.sql == ["SELECT 1"] and stock.runs == 1
 
 
 def test_backend_terminated_between_requests_is_replaced(pg, customer_client, make_product):
@@ -183,7 +200,7 @@ def test_readable_healthy_connection_is_asked_and_kept(pg, customer_client, make
         reply = next_request(customer_client, path)
 
     assert reply.status_code == 200
-    assert sent[0] == "SELECT 1"
+    assert sent.sql[0] == "SELECT 1"
     assert backend_pid() == pid
     connection.connection.execute("UNLISTEN *")
 
