@@ -73,7 +73,13 @@ PHASES = {
 }
 DEFAULT_PHASES = ("order", "order_keyed", "product_list", "product_detail", "mix")
 # What each round is judged on: the figure, its label in the tables.
-METRICS = (("server_cpu_ms", "CPU ms/req"), ("rps", "req/s"), ("p95_ms", "p95 ms"))
+METRICS = (
+    ("server_cpu_ms", "CPU ms/req"),
+    ("db_cpu_ms", "DB CPU ms/req"),
+    ("rps", "req/s"),
+    ("p95_ms", "p95 ms"),
+)
+CPU_METRICS = ("server_cpu_ms", "db_cpu_ms")
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
@@ -273,7 +279,7 @@ def summarize(rounds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def _figure(value: float | None, key: str) -> str:
     if value is None:
         return "-"
-    return f"{value:.2f}" if key == "server_cpu_ms" else f"{value:.0f}"
+    return f"{value:.2f}" if key in CPU_METRICS else f"{value:.0f}"
 
 
 def _range(spread: Mapping[str, float | None], key: str) -> str:
@@ -344,7 +350,10 @@ def format_overview(phases: Sequence[Mapping[str, Any]]) -> str:
 
 
 def round_record(side: str, round_: int, phase: Phase) -> dict[str, Any]:
-    return {"side": side, "round": round_, **phase.as_dict()}
+    """The phase's figures, and PostgreSQL's CPU per request (every PostgreSQL process: the
+    other side's server sits idle meanwhile)."""
+    db_cpu_ms = phase.db_cpu / phase.rps * 1000 if phase.db_cpu is not None and phase.rps else None
+    return {"side": side, "round": round_, **phase.as_dict(), "db_cpu_ms": db_cpu_ms}
 
 
 def change_description() -> dict[str, Any]:

@@ -18,8 +18,10 @@ from benchmarks.ab import (
     format_phase,
     parse_args,
     resolve_commit,
+    round_record,
     summarize,
 )
+from benchmarks.report import Phase
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,6 +177,16 @@ def test_summary_of_an_odd_count_and_of_missing_figures():
     unmetered = summarize(rounds_of(base=[(None, 10.0)], change=[(None, 20.0)]))
     assert unmetered["ratio"]["server_cpu_ms"] is None
     assert unmetered["ratio"]["rps"] == pytest.approx(2.0)
+
+
+def test_a_rounds_record_has_postgresqls_cpu_per_request():
+    phase = Phase(name="order", title="POST /orders/", kind="service", rps=300.0, db_cpu=0.6)
+    assert round_record("change", 1, phase)["db_cpu_ms"] == pytest.approx(2.0)  # 0.6 / 300
+
+    unmetered = Phase(name="order", title="POST /orders/", kind="service", rps=300.0)
+    assert round_record("base", 0, unmetered)["db_cpu_ms"] is None
+    rounds = [{**record, "db_cpu_ms": 1.5} for record in rounds_of([(8.0, 100.0)], [(4.0, 200.0)])]
+    assert "1.50 (1.50-1.50)" in format_phase("order", summarize(rounds), {})
 
 
 def test_tables_show_medians_ranges_and_ratios():
