@@ -29,12 +29,18 @@ Measured in the standard mix (README, Performance), an order had left under 4 % 
 cached; with per-product versions about twice as many detail pages survive. On the embedded path
 the stamps are DETAIL_SLOTS 8-byte slots of one mapped file (slot 0 the generation, a product
 the slot of its id modulo the rest: two products sharing a slot only invalidate each other).
+
+A list page goes to the shared cache only under a catalogue version at least
+PRODUCT_LIST_STORE_MIN_AGE_MS old (a Redis version tells when it was made): every order replaces
+that version, so under a stream of orders a stored page was a Redis write that nobody read back.
+Product pages, and the embedded path's entries (a memory write), are always stored.
 """
 
 import hashlib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -54,6 +60,10 @@ DETAIL_SLOTS = 4096
 PRODUCT_READ_PATH = re.compile(r"^/products(?:/([1-9][0-9]{0,18}))?/?$")
 # Any expiry is safe (a new version only means misses); this one keeps stale keys from piling up.
 VERSION_TTL_SECONDS = 24 * 3600
+# A version from new_version(): the centiseconds since VERSION_EPOCH_NS it was made at, above
+# VERSION_RANDOM_BITS random bits.
+VERSION_RANDOM_BITS = 64
+VERSION_EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 T = TypeVar("T")
 
 
@@ -73,8 +83,33 @@ def embedded_product_versions() -> SharedVersion | None:
 
 
 def new_version() -> int:
-    """A version nobody has used: an integer, which the Redis cache stores unpickled."""
-    return secrets.randbits(63)
+    """A version nobody has used (64 random bits), which also tells when it was made (the
+    centiseconds since VERSION_EPOCH_NS above them): an integer, which the Redis cache stores
+    unpickled."""
+    born = max(time.time_ns() - VERSION_EPOCH_NS, 0) // 10_000_000
+    return born << VERSION_RANDOM_BITS | secrets.randbits(VERSION_RANDOM_BITS)
+
+
+def version_age_ms(version: object) -> float | None:
+    """How long ago new_version() made `version`; None for one that does not say (a version of
+    the embedded stamps, or one made before versions told their time)."""
+    if type(version) is not int or version >> VERSION_RANDOM_BITS <= 0:
+        return None
+    born_ns = VERSION_EPOCH_NS + (version >> VERSION_RANDOM_BITS) * 10_000_000
+    return (time.time_ns() - born_ns) / 1_000_000
+
+
+def _worth_storing(version: object) -> bool:
+    """Whether an entry read under `version` is worth a write to the shared cache: not a list page
+    under a catalogue version younger than PRODUCT_LIST_STORE_MIN_AGE_MS. Every order replaces
+    that version, so while orders come every few milliseconds a stored list page dies before
+    anyone reads it (the standard mix stored one per list request and read almost none back);
+    a young version says that writes are coming fast. Not storing never serves anything stale."""
+    min_age = settings.PRODUCT_LIST_STORE_MIN_AGE_MS
+    if min_age <= 0:
+        return True
+    age = version_age_ms(version)
+    return age is None or age >= min_age
 
 
 def _slot(product_id: int) -> int:
@@ -159,6 +194,8 @@ def cached_entry(
 
 
 def store_entry(name: str, version: str, value: object) -> None:
+    if not _worth_storing(version):
+        return
     try:
         cache.set(_entry_key(name), (version, value), timeout=settings.PRODUCT_CACHE_SECONDS)
     except Exception:  # noqa: BLE001

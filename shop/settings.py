@@ -285,6 +285,9 @@ PRODUCT_CACHE_SECONDS = env_int(
 # Each worker answers an anonymous product page it has just served again for this long without
 # asking the cache (core/page_cache.py): such a page may be this much older than a write.
 PRODUCT_PAGE_MEMO_MS = env_int("PRODUCT_PAGE_MEMO_MS", 100 if PRODUCT_CACHE_SECONDS > 0 else 0)
+# A list page is stored in the shared cache only under a catalogue version at least this old
+# (inventory/cache.py): while orders replace it every few milliseconds, a stored page dies unread.
+PRODUCT_LIST_STORE_MIN_AGE_MS = env_int("PRODUCT_LIST_STORE_MIN_AGE_MS", 50)
 # Token → user lookups are cached this long at most; logout, deactivation and any change of the
 # user or token invalidate at once (accounts/token_cache.py). Also only where every worker sees
 # the invalidation: in Redis, or through a stamp beside an SQLite database

@@ -24,6 +24,13 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _store_list_pages_at_once(settings):
+    """Tests read right after their writes: a list page is stored under a version of any age.
+    tests/inventory/test_list_store_age.py tests the age rule itself."""
+    settings.PRODUCT_LIST_STORE_MIN_AGE_MS = 0
+
+
 def make_user(username: str, *, staff: bool = False) -> User:
     user = User.objects.create_user(
         username, f"{username}@example.com", "correct-horse-9", is_staff=staff
