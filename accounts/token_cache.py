@@ -29,6 +29,7 @@ from django.db.models.signals import post_delete, post_save
 from rest_framework.authtoken.models import Token
 
 from accounts.embedded_token_cache import Lookup, embedded_cache
+from core import read_ahead
 
 logger = logging.getLogger("accounts.token_cache")
 
@@ -61,10 +62,18 @@ def _key(token_key: str) -> str:
     return "auth:token:" + hashlib.sha256(token_key.encode()).hexdigest()
 
 
+def read_ahead_keys(token_key: str) -> list[str]:
+    """The shared cache's key authenticate(token_key, ...) reads, for core.read_ahead; none when
+    it reads none there (off, or the embedded path)."""
+    if not enabled() or embedded_cache() is not None:
+        return []
+    return [_key(token_key)]
+
+
 def cached_token(token_key: str) -> Token | None:
     """The token with its user, if a live entry is cached; None means: ask the database."""
     try:
-        user = cache.get(_key(token_key))
+        user = read_ahead.get(_key(token_key))
     except Exception:  # noqa: BLE001 - a cache outage must not stop authentication
         logger.warning("token cache unavailable; reading the database", exc_info=True)
         return None

@@ -44,16 +44,22 @@ def _token_authentication() -> TokenAuthentication | None:
     return classes[0]()
 
 
+def fast_token(request: HttpRequest) -> str | None:
+    """The key of a well-formed `Token` header, or None."""
+    authorization = FAST_AUTHORIZATION.fullmatch(request.META.get("HTTP_AUTHORIZATION", ""))
+    return None if authorization is None else authorization[1]
+
+
 def fast_user(request: HttpRequest) -> AbstractBaseUser | None:
     """The user of a well-formed, valid `Token` header, found as DRF's token authentication finds
     it (the token cache and its revocation included), and set on the request as DRF sets it.
     None for anything else: the DRF view judges that header (401s, inactive users)."""
-    authorization = FAST_AUTHORIZATION.fullmatch(request.META.get("HTTP_AUTHORIZATION", ""))
+    token_key = fast_token(request)
     authentication = _token_authentication()
-    if authorization is None or authentication is None:
+    if token_key is None or authentication is None:
         return None
     try:
-        user, _token = authentication.authenticate_credentials(authorization[1])
+        user, _token = authentication.authenticate_credentials(token_key)
     except AuthenticationFailed:
         return None
     request.user = user

@@ -125,14 +125,23 @@ def product_list_page(request) -> dict[str, Any]:
         page = paginator.paginate_queryset(selectors.product_list(**filters), request)
         return paginator.get_paginated_data(products_data(page))
 
-    # The absolute URL is the key: the page's next/previous links are built from it.
-    return product_read_cached(request.build_absolute_uri(), page_data)
+    return product_read_cached(list_page_name(request), page_data)
+
+
+def list_page_name(request) -> str:
+    """A list page's name in the product cache: its absolute URL, which its next/previous links
+    are built from."""
+    return request.build_absolute_uri()
+
+
+def detail_name(product_id: int) -> str:
+    return f"product:{product_id}"
 
 
 def product_detail(product_id: int) -> dict[str, Any]:
     """GET /products/{id}'s answer, cached under the product's own version (inventory.cache)."""
     return product_read_cached(
-        f"product:{product_id}",
+        detail_name(product_id),
         lambda: product_data(selectors.product_get(product_id=product_id)),
         product_id=product_id,
     )
@@ -157,7 +166,9 @@ class ProductListApi(ShopAPIView):
 
     @staticmethod
     def fast_get(request, allow: str) -> HttpResponse | None:
-        return fast_read(request, allow, lambda: product_list_page(request))
+        return fast_read(
+            request, allow, lambda: product_list_page(request), list_page_name(request)
+        )
 
     @extend_schema(
         request=ProductCreateInputSerializer,
@@ -178,7 +189,9 @@ class ProductDetailApi(ShopAPIView):
 
     @staticmethod
     def fast_get(request, allow: str, product_id: int) -> HttpResponse | None:
-        return fast_read(request, allow, lambda: product_detail(product_id))
+        return fast_read(
+            request, allow, lambda: product_detail(product_id), detail_name(product_id), product_id
+        )
 
     @extend_schema(
         request=ProductUpdateInputSerializer,

@@ -48,6 +48,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from core import read_ahead
 from core.shared_version import SharedVersion, beside_embedded_database
 
 logger = logging.getLogger("inventory.cache")
@@ -145,7 +146,7 @@ def _detail_entry(key: str, product_id: int) -> tuple[str | None, object | None]
         found = cache.get_many([key])
     else:
         versions = [DETAILS_KEY, _product_key(product_id)]
-        found = cache.get_many([*versions, key])
+        found = read_ahead.get_many([*versions, key])
         if any(found.get(name) is None for name in versions):
             found.update(_versions(versions))
         generation, own = found.get(DETAILS_KEY), found.get(versions[1])
@@ -179,7 +180,7 @@ def cached_entry(
             version = shared.read()
             found = cache.get_many([key])
         else:
-            found = cache.get_many([VERSION_KEY, key])
+            found = read_ahead.get_many([VERSION_KEY, key])
             version = found.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, new_version(), timeout=VERSION_TTL_SECONDS)
@@ -191,6 +192,19 @@ def cached_entry(
     if version is not None and entry is not None and entry[0] == version:
         return version, entry[1]
     return version, None
+
+
+def read_ahead_keys(name: str, product_id: int | None = None) -> list[str]:
+    """The shared cache's keys cached_entry(name, product_id=...) will read now, for
+    core.read_ahead; none where it reads none (off, in a transaction, the embedded path)."""
+    if not enabled() or transaction.get_connection().in_atomic_block:
+        return []
+    if embedded_version() is not None:
+        return []
+    key = _entry_key(name)
+    if product_id is None:
+        return [VERSION_KEY, key]
+    return [DETAILS_KEY, _product_key(product_id), key]
 
 
 def store_entry(name: str, version: str, value: object) -> None:

@@ -13,12 +13,28 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from core.fast_path import fast_answer, fast_no_body
+from accounts import token_cache
+from core.fast_path import fast_answer, fast_no_body, fast_token
+from core.read_ahead import read_ahead
+from inventory import cache as product_cache
 
 
-def fast_read(request: HttpRequest, allow: str, build: Callable[[], Any]) -> HttpResponse | None:
+def fast_read(
+    request: HttpRequest,
+    allow: str,
+    build: Callable[[], Any],
+    cache_name: str,
+    product_id: int | None = None,
+) -> HttpResponse | None:
     """The view's answer, `build()`, or None, before any work, for a request the DRF view should
-    answer (a body, an unusual Accept or `?format=`, a token it would refuse, none at all)."""
+    answer (a body, an unusual Accept or `?format=`, a token it would refuse, none at all).
+    `build` reads the product cache's entry `cache_name` (of `product_id`'s page); that entry, its
+    versions and the token's entry are read from the shared cache in one round trip."""
     if not fast_no_body(request):
         return None
-    return fast_answer(request, allow, lambda _user: build())
+    token_key = fast_token(request)
+    keys = product_cache.read_ahead_keys(cache_name, product_id)
+    if token_key is not None:
+        keys += token_cache.read_ahead_keys(token_key)
+    with read_ahead(keys):
+        return fast_answer(request, allow, lambda _user: build())

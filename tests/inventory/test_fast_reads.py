@@ -132,3 +132,46 @@ def test_a_cached_read_through_the_lane_shows_every_write(lane, shop):
     order_services.order_place(customer=alice, lines=[(products[5].pk, 2)])
     assert stock_seen() == (3, 3)
     assert lane.spy.calls == 0
+
+
+@pytest.fixture
+def redis_trips(redis_cache, monkeypatch):
+    """The round trips to a real Redis (tests/inventory/conftest.py), by cache operation."""
+    trips: list[str] = []
+    client = redis_cache._cache
+    for name in ("get", "get_many", "set", "add", "set_many", "delete", "set_all_to_int"):
+        real = getattr(client, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            trips.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(client, name, counted)
+    return trips
+
+
+@pytest.mark.parametrize("path", ["/products/{id}", "/products/", "/products/?in_stock=true"])
+def test_a_cached_read_with_a_token_asks_redis_once(lane, shop, redis_trips, path):
+    alice, products = shop
+    path = path.format(id=products[3].pk)
+    first = call(lane, path, method="GET", token=alice.auth_token.key)  # the token, the page stored
+    redis_trips.clear()
+
+    again = call(lane, path, method="GET", token=alice.auth_token.key)
+
+    assert again[0] == "200 OK" and again[2] == first[2]
+    assert redis_trips == ["get_many"]  # the token's entry, the page's versions and entry at once
+    assert lane.spy.calls == 0
+
+
+def test_a_revoked_token_is_refused_through_the_read_ahead(lane, shop, redis_trips):
+    alice, products = shop
+    path = f"/products/{products[3].pk}"
+    assert call(lane, path, method="GET", token=alice.auth_token.key)[0] == "200 OK"
+    token = alice.auth_token.key
+
+    alice.auth_token.delete()  # logout: a tombstone over the token's entry
+
+    django_answer, lane_answer, in_lane = read(lane, path, token)
+    assert django_answer[0] == "401 Unauthorized"
+    assert lane_answer == django_answer and not in_lane
