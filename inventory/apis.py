@@ -102,9 +102,10 @@ def product_response(product: Product, code: int = status.HTTP_200_OK) -> Respon
     return Response(product_data(product), status=code)
 
 
-def product_list_page(request) -> dict[str, Any]:
-    """GET /products/'s answer for the request's filters and page, cached (inventory.cache).
-    `request` is DRF's or, on the fast path, Django's (core.params reads either)."""
+def product_list_page(request, name: str | None = None) -> dict[str, Any]:
+    """GET /products/'s answer for the request's filters and page, cached (inventory.cache) as
+    `name`, list_page_name(request) unless the caller has it already. `request` is DRF's or, on
+    the fast path, Django's (core.params reads either)."""
     filters = {
         "in_stock": bool_param(request, "in_stock"),
         "sku": text_param(request, "sku"),
@@ -125,7 +126,7 @@ def product_list_page(request) -> dict[str, Any]:
         page = paginator.paginate_queryset(selectors.product_list(**filters), request)
         return paginator.get_paginated_data(products_data(page))
 
-    return product_read_cached(list_page_name(request), page_data)
+    return product_read_cached(name or list_page_name(request), page_data)
 
 
 def list_page_name(request) -> str:
@@ -166,9 +167,8 @@ class ProductListApi(ShopAPIView):
 
     @staticmethod
     def fast_get(request, allow: str) -> HttpResponse | None:
-        return fast_read(
-            request, allow, lambda: product_list_page(request), list_page_name(request)
-        )
+        name = list_page_name(request)
+        return fast_read(request, allow, lambda: product_list_page(request, name), name)
 
     @extend_schema(
         request=ProductCreateInputSerializer,
