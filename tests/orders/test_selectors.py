@@ -2,6 +2,8 @@
 
 import pytest
 from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Product
@@ -131,6 +133,73 @@ def test_shop_summary_counts_products_orders_and_integrity(shop):
         "negative_stock": 0,
         "mismatched_products": 0,
     }
+
+
+def _summary_through_the_orm() -> dict:
+    """What shop_summary() gave before its reads were compiled: aggregate() and the audit."""
+    products = Product.objects.aggregate(
+        count=Count("id"),
+        in_stock=Count("id", filter=Q(stock__gt=0)),
+        out_of_stock=Count("id", filter=Q(stock__lte=0)),
+        units_in_stock=Coalesce(Sum("stock"), 0),
+    )
+    orders = Order.objects.aggregate(
+        total=Count("id"),
+        **{status: Count("id", filter=Q(status=status)) for status in OrderStatus.values},
+    )
+    return {"products": products, "orders": orders, "stock_integrity": _audit_through_the_orm()}
+
+
+def _audit_through_the_orm() -> dict:
+    rows = list(
+        Product.objects.annotate(held=selectors.units_held_expression())
+        .filter(selectors.stock_invariant_broken(held="held"))
+        .values("stock", "units_received", "held")
+    )
+    return {
+        "ok": not rows,
+        "negative_stock": sum(1 for row in rows if row["stock"] < 0),
+        "mismatched_products": sum(
+            1 for row in rows if row["stock"] != row["units_received"] - row["held"]
+        ),
+    }
+
+
+def test_shop_summary_follows_every_write_as_the_orm_counts_it(shop, customer, make_product):
+    # The summary's SQL is compiled once per worker and run again: each call sees the writes made
+    # since the last, in every group (an empty shop is test_summary_health_commands').
+    assert selectors.shop_summary() == _summary_through_the_orm()
+
+    make_product(stock=0)
+    order_services.order_place(customer=customer, lines=[(shop["cup"].pk, 20)])
+    order_services.order_pay(order=shop["pending"], payer=customer)
+    Order.objects.filter(pk=shop["bobs"].pk).update(status=OrderStatus.EXPIRED)
+    Product.objects.filter(pk=shop["jug"].pk).update(stock=3)
+    summary = selectors.shop_summary()
+
+    assert summary == _summary_through_the_orm()
+    assert summary["products"] == {
+        "count": 4,
+        "in_stock": 2,
+        "out_of_stock": 2,
+        "units_in_stock": 15 + 3,
+    }
+    assert summary["orders"] == {"total": 5, "pending": 1, "paid": 2, "cancelled": 1, "expired": 1}
+    # jug: 3 in stock, 0 held (Bob's order expired without its stock coming back), 20 received
+    assert summary["stock_integrity"] == {
+        "ok": False,
+        "negative_stock": 0,
+        "mismatched_products": 1,
+    }
+
+
+def test_shop_summary_is_three_statements():
+    selectors.shop_summary()  # compiled on the first call in this thread
+
+    with CaptureQueriesContext(connection) as queries:
+        selectors.shop_summary()
+
+    assert len(queries) == 3
 
 
 def test_order_list_shows_a_customer_their_own_orders_newest_first(shop, customer):
