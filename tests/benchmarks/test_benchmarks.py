@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.base import BenchError
+import benchmarks.run as bench_run
+from benchmarks.base import BenchError, Options
 from benchmarks.cli import parse_args
 from benchmarks.overhead import find_rps
 from benchmarks.parsing import (
@@ -275,3 +276,66 @@ def test_quick_benchmark_runs_end_to_end(tmp_path):
         spread = [row for row in report["order_cpu"] if row["name"] == "orders_spread"]
         assert spread and spread[0]["of_floor"] > 0
         assert "of floor" in result.stdout
+
+
+def test_the_mix_runs_first_and_the_report_lists_the_ceilings_first(monkeypatch, tmp_path):
+    """The mix measures the freshly seeded database, as `loadtest standard` does: before the
+    other phases' orders (whose lines every /summary audits) and before pgbench's and the
+    floor's. The report's order stays: the ceilings, then the service phases as listed."""
+    run = Run(parse_args(["--no-harness", "--json-out", str(tmp_path / "bench.json")]))
+    run.opts = Options(
+        duration=1,
+        users=1,
+        order_clients=1,
+        products=1,
+        quick=False,
+        workdir=tmp_path,
+        env={},
+        fixtures={"customer_token": "t", "product_ids": [1]},
+    )
+    steps: list[str] = []
+    reported: list[list[str]] = []
+
+    def measure(phase, user_class, url, pid):
+        steps.append(phase.name)
+        return phase
+
+    def bare() -> None:
+        steps.append("bare_wsgi")
+        run.phases.append(Phase(name="bare_wsgi", title="bare", kind="ceiling"))
+
+    def pgbench() -> None:
+        steps.append("pgbench_hot")
+        run.phases.append(Phase(name="pgbench_hot", title="pgbench", kind="ceiling"))
+
+    monkeypatch.setattr(run, "setup", lambda: None)
+    monkeypatch.setattr(run, "measure_http_ceiling", bare)
+    monkeypatch.setattr(run, "measure_db_ceiling", pgbench)
+    monkeypatch.setattr(run, "service_target", lambda: ("http://127.0.0.1:1", None))
+    monkeypatch.setattr(run, "measure", measure)
+    monkeypatch.setattr(bench_run, "warm_up", lambda *args: None)
+    monkeypatch.setattr(run, "report", lambda: reported.append([p.name for p in run.phases]) or 0)
+
+    assert run.run() == 0
+
+    assert steps == [
+        "bare_wsgi",
+        "standard_mix",
+        "products_list",
+        "product_detail",
+        "orders_hot",
+        "orders_spread",
+        "pgbench_hot",
+    ]
+    assert reported == [
+        [
+            "bare_wsgi",
+            "pgbench_hot",
+            "python_floor",  # skipped here: no PostgreSQL
+            "products_list",
+            "product_detail",
+            "orders_hot",
+            "orders_spread",
+            "standard_mix",
+        ]
+    ]
