@@ -132,12 +132,13 @@ def products_with_units(products: QuerySet[Product] | None = None) -> QuerySet[P
 # values_list queries the ORM compiles once per worker (core.compiled): building and compiling its
 # aggregates and the audit cost about 5 ms of CPU a call (in process, PostgreSQL), running them a
 # fraction of that. A GROUP BY yields no row for an empty group, where aggregate() gave 0.
+_AUDIT_COLUMNS = ("id", "sku", "stock", "units_received", "held")
 _STOCK_BROKEN = CompiledReads(
     lambda: (
         Product.objects.annotate(held=units_held_expression())
         .filter(stock_invariant_broken(held="held"))
         .order_by("id")
-        .values_list("id", "sku", "stock", "units_received", "held")
+        .values_list(*_AUDIT_COLUMNS)
     ),
     size=1,
 )
@@ -188,8 +189,7 @@ class StockAudit:
 
 def _audited(products_checked: int) -> StockAudit:
     # One statement, so PostgreSQL checks a single snapshot of stock and lines.
-    names = ("id", "sku", "stock", "units_received", "held")
-    rows = [dict(zip(names, row, strict=True)) for row in _STOCK_BROKEN.read()]
+    rows = [dict(zip(_AUDIT_COLUMNS, row, strict=True)) for row in _STOCK_BROKEN.read()]
     problems = [{**row, "expected_stock": row["units_received"] - row["held"]} for row in rows]
     return StockAudit(
         ok=not problems,
@@ -205,14 +205,17 @@ def stock_audit() -> StockAudit:
 
 
 def shop_summary() -> dict:
+    # (products, units) by in stock or not
     groups = {in_stock: (count, units) for in_stock, count, units in _PRODUCTS_BY_IN_STOCK.read()}
-    in_stock, units_in_stock = groups.get(True, (0, 0))
-    out_of_stock, units_out = groups.get(False, (0, 0))
+    (in_stock, units_of_in_stock), (out_of_stock, units_of_out) = (
+        groups.get(True, (0, 0)),
+        groups.get(False, (0, 0)),
+    )
     products = {
         "count": in_stock + out_of_stock,
         "in_stock": in_stock,
         "out_of_stock": out_of_stock,
-        "units_in_stock": units_in_stock + units_out,
+        "units_in_stock": units_of_in_stock + units_of_out,
     }
     by_status = dict(_ORDERS_BY_STATUS.read())
     orders = {"total": sum(by_status.values())} | {
