@@ -3,7 +3,8 @@
 Only subprocesses: locust monkey-patches the standard library with gevent when imported, so it
 must never enter the pytest process (the thread-based concurrency tests would silently stop
 being concurrent). Each test has its own SQLite database and results directory under tmp_path;
-with DATABASE_URL set (the CI's PostgreSQL run) that database is used as it is.
+with DATABASE_URL set (the CI's PostgreSQL run) the suite's own test_<name>_e2e on that server
+(tests/e2e/conftest.py).
 Latency thresholds are loose: the verdict's arithmetic is what is tested, not this machine.
 """
 
