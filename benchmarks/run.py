@@ -1,4 +1,5 @@
-"""One benchmark run: set up, measure the ceilings and the floor, measure the service, report.
+"""One benchmark run: set up, measure the HTTP ceiling, the service, the database ceiling and the
+floor, report.
 
 Phases, in the order they run:
   1. bare WSGI ceiling   benchmarks.bare_wsgi under gunicorn.conf.py, the same worker settings
