@@ -4,25 +4,38 @@ Served by the same gunicorn settings as the shop (`gunicorn -c gunicorn.conf.py
 benchmarks.floor_wsgi:application`, DATABASE_URL a PostgreSQL URL), so the shop's server CPU per
 order over this app's is what Django, DRF and the ORM cost on top of the work itself:
 
-    token lookup      SELECT the active user of the Authorization: Token key
+    token lookup      with REDIS_URL: GET the token's entry (its SHA-256), and on a miss
+                      the SELECT below, remembered (SET NX EX); else only
+                      SELECT the active user of the Authorization: Token key
     product read      SELECT sku, price
     the order         BEGIN; INSERT order; INSERT line;
                       UPDATE stock = stock - n WHERE id = ... AND stock >= n; COMMIT
+    after the commit  with REDIS_URL: the catalogue's and the product's versions replaced,
+                      both in one round trip (SET EX, pipelined)
 
 and the shop's JSON: 201 with the order, 409 insufficient_stock (nothing written) when the
-conditional UPDATE takes no row, 400 / 401 / 404 / 503 in the shop's error shape. It does no
-cache work (the shop, with Redis, also reads its token cache and replaces the catalogue version
-after the commit), so the floor is a little lower than the same work with Redis. One connection
-per worker process, opened at the first request. `GET /health` answers once `SELECT 1` does.
+conditional UPDATE takes no row, 400 / 401 / 404 / 503 in the shop's error shape.
+
+The Redis work is the shop's own with Redis (issue 9 defines the floor as the same work: token
+from Redis, the catalogue version in Redis): the shop then reads its token cache
+(accounts/token_cache.py) and replaces those versions once an order commits
+(inventory/cache.py). Without REDIS_URL the shop caches no token on PostgreSQL and replaces no
+version in Redis, and the floor does neither. Its keys are under CACHE_KEY_PREFIX, as the shop's
+are, so the bench's clean-up removes both; a Redis error falls back to the database, as the
+shop's cache does. One connection of each per worker process, opened at the first request.
+`GET /health` answers once `SELECT 1` does.
 """
 
+import hashlib
 import os
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import orjson
 import psycopg
+import redis
 
 MAX_BODY = 64 * 1024
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -53,6 +66,9 @@ TAKE_SQL = (
     "UPDATE inventory_product SET stock = stock - %s, updated_at = %s WHERE id = %s AND stock >= %s"
 )
 STOCK_SQL = "SELECT stock FROM inventory_product WHERE id = %s"
+# The shop's defaults: AUTH_TOKEN_CACHE_SECONDS with Redis, inventory.cache.VERSION_TTL_SECONDS.
+TOKEN_SECONDS = 60
+VERSION_SECONDS = 24 * 3600
 
 
 class Answer(Exception):
@@ -87,11 +103,15 @@ def order_body(raw: bytes) -> tuple[int, int]:
 class Floor:
     """The app: one psycopg connection per process, made on first use."""
 
-    def __init__(self, dsn: str, hold_minutes: int):
+    def __init__(self, dsn: str, hold_minutes: int, redis_url: str = "", key_prefix: str = "shop"):
         self.dsn = dsn
         self.hold = hold_minutes
         self.conn: psycopg.Connection | None = None
         self.pid = 0
+        self.redis_url = redis_url
+        self.key_prefix = key_prefix
+        self.redis_client: redis.Redis | None = None
+        self.redis_pid = 0
 
     def connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed or self.pid != os.getpid():
@@ -99,14 +119,60 @@ class Floor:
             self.pid = os.getpid()
         return self.conn
 
+    def redis(self) -> redis.Redis | None:
+        """The cache's client, None without REDIS_URL."""
+        if not self.redis_url:
+            return None
+        if self.redis_client is None or self.redis_pid != os.getpid():
+            self.redis_client = redis.Redis.from_url(self.redis_url)
+            self.redis_pid = os.getpid()
+        return self.redis_client
+
+    def key(self, name: str) -> str:
+        return f"{self.key_prefix}:floor:{name}"
+
     def customer(self, cur: psycopg.Cursor, header: str) -> int:
         scheme, _, key = header.partition(" ")
         if scheme != "Token" or not key:
             raise Answer(401, "not_authenticated", "Authentication credentials were not provided.")
+        cache = self.redis()
+        if cache is None:
+            return self.token_user(cur, key)
+        entry = self.key("token:" + hashlib.sha256(key.encode()).hexdigest())
+        try:
+            cached = cache.get(entry)
+        except redis.RedisError:
+            return self.token_user(cur, key)
+        if cached is not None:
+            return int(cached)
+        user_id = self.token_user(cur, key)
+        try:
+            cache.set(entry, user_id, ex=TOKEN_SECONDS, nx=True)
+        except redis.RedisError:
+            pass
+        return user_id
+
+    @staticmethod
+    def token_user(cur: psycopg.Cursor, key: str) -> int:
         row = cur.execute(TOKEN_SQL, (key,)).fetchone()
         if row is None:
             raise Answer(401, "authentication_failed", "Invalid token.")
         return row[0]
+
+    def versions_replaced(self, product_id: int) -> None:
+        """The catalogue's and the product's versions, replaced in one round trip."""
+        cache = self.redis()
+        if cache is None:
+            return
+        version = secrets.randbits(64)
+        names = (self.key("products:version"), self.key(f"products:version:{product_id}"))
+        try:
+            pipe = cache.pipeline(transaction=False)
+            for name in names:
+                pipe.set(name, version, ex=VERSION_SECONDS)
+            pipe.execute()
+        except redis.RedisError:
+            pass  # the shop's cached pages expire by themselves then
 
     def place(self, header: str, raw: bytes) -> dict:
         """The order's work; the order as the shop answers it, or an Answer."""
@@ -133,6 +199,7 @@ class Floor:
                 available = (cur.execute(STOCK_SQL, (product_id,)).fetchone() or (0,))[0]
                 details = {"product_id": product_id, "requested": quantity, "available": available}
                 raise Answer(409, "insufficient_stock", f"Only {available} left of {sku}", details)
+        self.versions_replaced(product_id)
         return {
             "id": order_id,
             "status": "pending",
@@ -184,12 +251,19 @@ class Floor:
         return [body]
 
 
-def make_app(dsn: str | None = None, hold_minutes: int | None = None) -> Floor:
-    """The floor on `dsn` (default DATABASE_URL), holding orders ORDER_HOLD_MINUTES (15)."""
-    hold = (
-        hold_minutes if hold_minutes is not None else int(os.environ.get("ORDER_HOLD_MINUTES", 15))
+def make_app(
+    dsn: str | None = None, hold_minutes: int | None = None, redis_url: str | None = None
+) -> Floor:
+    """The floor on `dsn` (default DATABASE_URL), holding orders ORDER_HOLD_MINUTES (15), with
+    the token cache and catalogue versions in `redis_url` (default REDIS_URL; "" for none)."""
+    env = os.environ
+    hold = hold_minutes if hold_minutes is not None else int(env.get("ORDER_HOLD_MINUTES", 15))
+    return Floor(
+        dsn or env.get("DATABASE_URL", ""),
+        hold,
+        redis_url=env.get("REDIS_URL", "") if redis_url is None else redis_url,
+        key_prefix=env.get("CACHE_KEY_PREFIX") or "shop",
     )
-    return Floor(dsn or os.environ.get("DATABASE_URL", ""), hold)
 
 
 application = make_app()

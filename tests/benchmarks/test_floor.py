@@ -1,11 +1,16 @@
 """The Python floor (benchmarks/floor_wsgi.py) called in-process on the test database: it does an
 order's work as the shop does (201, stock taken, the invariant holds, the same JSON) and refuses
-what the shop refuses (409 out of stock, nothing written; 401 without a token). PostgreSQL only."""
+what the shop refuses (409 out of stock, nothing written; 401 without a token); with Redis, the
+shop's Redis work too (the token read from its entry, the versions replaced after a commit).
+PostgreSQL only."""
 
+import hashlib
 import io
 import json
+import uuid
 
 import pytest
+import redis
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
@@ -17,22 +22,51 @@ from orders.selectors import stock_audit, units_held_by_product
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def floor():
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def database_dsn() -> str:
     if connection.vendor != "postgresql":
         pytest.skip("the floor speaks psycopg: run with DATABASE_URL=postgres://...")
     settings = connection.settings_dict
-    dsn = make_conninfo(
+    return make_conninfo(
         dbname=settings["NAME"],
         user=settings["USER"] or None,
         password=settings["PASSWORD"] or None,
         host=settings["HOST"] or None,
         port=str(settings["PORT"]) if settings["PORT"] else None,
     )
-    app = make_app(dsn, hold_minutes=15)
+
+
+@pytest.fixture
+def floor():
+    app = make_app(database_dsn(), hold_minutes=15, redis_url="")
     yield app
     if app.conn is not None:
         app.conn.close()
+
+
+@pytest.fixture
+def cache():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_floor(cache):
+    app = make_app(database_dsn(), hold_minutes=15, redis_url=REDIS_URL)
+    app.key_prefix = f"test-floor-{uuid.uuid4().hex}"
+    yield app
+    if app.conn is not None:
+        app.conn.close()
+    keys = list(cache.scan_iter(match=f"{app.key_prefix}:*"))
+    if keys:
+        cache.delete(*keys)
 
 
 def call(app, method: str, path: str, body: dict | None = None, token: str | None = None):
@@ -151,3 +185,62 @@ def test_it_refuses_what_the_shop_refuses(floor, customer, make_product):
     assert call(floor, "GET", "/health")[0] == 200
     assert call(floor, "GET", "/nope")[0] == 404
     assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def token_entry(app, token: str) -> str:
+    return f"{app.key_prefix}:floor:token:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def versions(app, product_id: int) -> list[str]:
+    prefix = f"{app.key_prefix}:floor:products:version"
+    return [prefix, f"{prefix}:{product_id}"]
+
+
+def test_with_redis_the_token_is_remembered_and_read_from_its_entry(
+    redis_floor, cache, customer, other_customer, make_product
+):
+    product = make_product(stock=5)
+    order = {"product_id": product.pk, "quantity": 1}
+    token = customer.auth_token.key
+
+    assert call(redis_floor, "POST", "/orders/", order, token)[0] == 201
+    entry = token_entry(redis_floor, token)
+    assert int(cache.get(entry)) == customer.pk
+    assert 0 < cache.ttl(entry) <= 60
+
+    # Read from the entry, not the database: an entry naming another user places its order.
+    cache.set(entry, other_customer.pk)
+    status, body = call(redis_floor, "POST", "/orders/", order, token)
+    assert status == 201
+    assert Order.objects.get(pk=body["id"]).customer_id == other_customer.pk
+
+
+def test_with_redis_a_placed_order_replaces_the_versions_and_a_refused_one_does_not(
+    redis_floor, cache, customer, make_product
+):
+    product = make_product(stock=1)
+    order = {"product_id": product.pk, "quantity": 1}
+    token = customer.auth_token.key
+    catalogue, own = versions(redis_floor, product.pk)
+
+    assert call(redis_floor, "POST", "/orders/", order, token)[0] == 201
+    first = cache.mget(catalogue, own)
+    assert first[0] is not None and first[0] == first[1]
+    assert 0 < cache.ttl(catalogue) <= 24 * 3600
+
+    cache.delete(catalogue, own)
+    assert call(redis_floor, "POST", "/orders/", order, token)[0] == 409
+    assert cache.mget(catalogue, own) == [None, None]
+
+
+def test_with_redis_down_the_floor_reads_the_database(customer, make_product):
+    app = make_app(database_dsn(), hold_minutes=15, redis_url="redis://127.0.0.1:9/0")
+    product = make_product(stock=2)
+    try:
+        order = {"product_id": product.pk, "quantity": 1}
+        assert call(app, "POST", "/orders/", order, customer.auth_token.key)[0] == 201
+        assert call(app, "POST", "/orders/", order, "not-a-token")[0] == 401
+    finally:
+        if app.conn is not None:
+            app.conn.close()
+    assert Product.objects.get(pk=product.pk).stock == 1
