@@ -87,8 +87,6 @@ class _Converters:
 
 
 _PRICE = _Converters(Product, "price")
-_ORDER_FIELDS = data_fields(Order)
-_LINE_FIELDS = data_fields(OrderLine)
 
 
 # The order's three statements of its own go through Django's cursor, here and only here: an
@@ -111,24 +109,38 @@ def _product_rows(product_ids: list[int]) -> dict[int, Product]:
     }
 
 
-def _insert_sql(connection, model: type, names: tuple[str, ...], rows: int, returning: bool) -> str:
-    fields = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join([one] * rows)
-    return sql + (" RETURNING " + quote(model._meta.pk.column) if returning else "")
+class _Insert:
+    """One model's INSERT through the cursor: its fields resolved once, its SQL built once per
+    database and row count (an order's lines are one to MAX_LINES rows)."""
+
+    def __init__(self, model: type, names: tuple[str, ...], *, returning: bool):
+        self.model, self.returning = model, returning
+        self.fields = [model._meta.get_field(name) for name in names]
+        self.sql: dict[tuple[str, int], str] = {}  # (vendor, rows): SQL
+
+    def statement(self, connection, rows: int) -> str:
+        found = self.sql.get((connection.vendor, rows))
+        if found is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(field.column) for field in self.fields)
+            one = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+            found = f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES "
+            found += ", ".join([one] * rows)
+            if self.returning:
+                found += " RETURNING " + quote(self.model._meta.pk.column)
+            self.sql[(connection.vendor, rows)] = found
+        return found
+
+    def values(self, connection, instance) -> list[Any]:
+        """Each field's value as the ORM would send it on save."""
+        return [
+            field.get_db_prep_save(getattr(instance, field.attname), connection)
+            for field in self.fields
+        ]
 
 
-def _db_values(connection, model: type, names: tuple[str, ...], instance) -> list[Any]:
-    """Each field's value as the ORM would send it on save."""
-    meta = model._meta
-    return [
-        meta.get_field(name).get_db_prep_save(
-            getattr(instance, meta.get_field(name).attname), connection
-        )
-        for name in names
-    ]
+_ORDER_INSERT = _Insert(Order, data_fields(Order), returning=True)
+_LINES_INSERT = _Insert(OrderLine, data_fields(OrderLine), returning=False)
 
 
 def _insert_order(order: Order, lines: list[OrderLine]) -> None:
@@ -137,8 +149,7 @@ def _insert_order(order: Order, lines: list[OrderLine]) -> None:
     connection = connections[Order.objects.db]
     with connection.cursor() as cursor:
         cursor.execute(
-            _insert_sql(connection, Order, _ORDER_FIELDS, 1, returning=True),
-            _db_values(connection, Order, _ORDER_FIELDS, order),
+            _ORDER_INSERT.statement(connection, 1), _ORDER_INSERT.values(connection, order)
         )
         order.pk = cursor.fetchone()[0]
         order._state.adding = False
@@ -146,10 +157,8 @@ def _insert_order(order: Order, lines: list[OrderLine]) -> None:
         params: list[Any] = []
         for line in lines:
             line.order = order
-            params += _db_values(connection, OrderLine, _LINE_FIELDS, line)
-        cursor.execute(
-            _insert_sql(connection, OrderLine, _LINE_FIELDS, len(lines), returning=False), params
-        )
+            params += _LINES_INSERT.values(connection, line)
+        cursor.execute(_LINES_INSERT.statement(connection, len(lines)), params)
 
 
 def order_place(

@@ -86,6 +86,26 @@ def test_the_cursor_inserts_store_the_rows_the_orm_stores(customer, make_product
     ]
 
 
+def test_each_line_count_stores_its_own_lines_with_the_sql_kept_per_count(customer, make_product):
+    products = [make_product(price=Decimal(f"{n}.25"), stock=50) for n in range(1, 4)]
+    stored = []
+    for count in (1, 3, 1, 2, 3):
+        placed = services.order_place(
+            customer=customer, lines=[(p.pk, n) for n, p in enumerate(products[:count], start=1)]
+        )
+        stored.append(
+            list(
+                OrderLine.objects.filter(order_id=placed.order.pk)
+                .order_by("product_id")
+                .values_list("product_id", "quantity", "unit_price")
+            )
+        )
+    assert stored == [
+        [(p.pk, n, p.price) for n, p in enumerate(products[:count], start=1)]
+        for count in (1, 3, 1, 2, 3)
+    ]
+
+
 def test_an_order_through_the_service_equals_its_database_rows(customer, make_product):
     product = make_product(price=Decimal("3.30"), stock=10)
     placed = services.order_place(customer=customer, lines=[(product.pk, 3)])
