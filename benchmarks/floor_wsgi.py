@@ -11,7 +11,7 @@ order over this app's is what Django, DRF and the ORM cost on top of the work it
     the order         BEGIN; INSERT order; INSERT line;
                       UPDATE stock = stock - n WHERE id = ... AND stock >= n; COMMIT
     after the commit  with REDIS_URL: the catalogue's and the product's versions replaced,
-                      both in one round trip (SET EX, pipelined)
+                      both in one round trip (EVALSHA of the shop's script, SET EX each)
 
 and the shop's JSON: 201 with the order, 409 insufficient_stock (nothing written) when the
 conditional UPDATE takes no row, 400 / 401 / 404 / 503 in the shop's error shape.
@@ -69,6 +69,12 @@ STOCK_SQL = "SELECT stock FROM inventory_product WHERE id = %s"
 # The shop's defaults: AUTH_TOKEN_CACHE_SECONDS with Redis, inventory.cache.VERSION_TTL_SECONDS.
 TOKEN_SECONDS = 60
 VERSION_SECONDS = 24 * 3600
+# core/redis_cache.py's script. EVALSHA straight from the client: measured, the cheapest of it,
+# a Script object and a pipeline of SETs (60, 68 and 87 us of client CPU).
+SET_ALL_EXPIRING = (
+    "for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) end"
+)
+SET_ALL_EXPIRING_SHA = hashlib.sha1(SET_ALL_EXPIRING.encode()).hexdigest()
 
 
 class Answer(Exception):
@@ -167,10 +173,11 @@ class Floor:
         version = secrets.randbits(64)
         names = (self.key("products:version"), self.key(f"products:version:{product_id}"))
         try:
-            pipe = cache.pipeline(transaction=False)
-            for name in names:
-                pipe.set(name, version, ex=VERSION_SECONDS)
-            pipe.execute()
+            try:
+                cache.evalsha(SET_ALL_EXPIRING_SHA, len(names), *names, version, VERSION_SECONDS)
+            except redis.exceptions.NoScriptError:
+                cache.script_load(SET_ALL_EXPIRING)
+                cache.evalsha(SET_ALL_EXPIRING_SHA, len(names), *names, version, VERSION_SECONDS)
         except redis.RedisError:
             pass  # the shop's cached pages expire by themselves then
 

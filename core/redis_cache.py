@@ -6,22 +6,24 @@ was a fifth of the CPU of a cached product page. A client is a thin, thread-safe
 its connection pool, so one per pool is enough; pools themselves are still Django's.
 """
 
+import hashlib
 from collections.abc import Iterable
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import NoScriptError
 
 # SET every key to ARGV[1] with an expiry of ARGV[2] seconds: MSET cannot expire its keys.
 SET_ALL_EXPIRING = (
     "for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) end"
 )
+SET_ALL_EXPIRING_SHA = hashlib.sha1(SET_ALL_EXPIRING.encode()).hexdigest()  # as Redis names it
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
-        self._set_all_expiring = {}
 
     def get_client(self, key=None, *, write=False):
         index = self._get_connection_pool_index(write)
@@ -33,11 +35,13 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
 
     def set_all_to_int(self, keys: list[str], value: int, timeout: int) -> None:
         client = self.get_client(write=True)
-        script = self._set_all_expiring.get(id(client))
-        if script is None:
-            # redis-py's Script sends EVALSHA, and the script itself only after a NOSCRIPT.
-            script = self._set_all_expiring[id(client)] = client.register_script(SET_ALL_EXPIRING)
-        script(keys=keys, args=[value, timeout], client=client)
+        # EVALSHA, and the script itself only after a NOSCRIPT (a new or flushed server): what
+        # redis-py's Script object does, for 60 rather than 68 us of client CPU (measured).
+        try:
+            client.evalsha(SET_ALL_EXPIRING_SHA, len(keys), *keys, value, timeout)
+        except NoScriptError:
+            client.script_load(SET_ALL_EXPIRING)
+            client.evalsha(SET_ALL_EXPIRING_SHA, len(keys), *keys, value, timeout)
 
 
 class RedisCache(DjangoRedisCache):
