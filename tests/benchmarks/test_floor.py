@@ -14,7 +14,9 @@ import redis
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
+from benchmarks import floor_wsgi
 from benchmarks.floor_wsgi import make_app
+from core import redis_cache
 from inventory.models import Product
 from orders.models import Order
 from orders.selectors import stock_audit, units_held_by_product
@@ -213,6 +215,12 @@ def test_with_redis_the_token_is_remembered_and_read_from_its_entry(
     status, body = call(redis_floor, "POST", "/orders/", order, token)
     assert status == 201
     assert Order.objects.get(pk=body["id"]).customer_id == other_customer.pk
+
+
+def test_the_floor_replaces_versions_with_the_shops_own_script():
+    # The floor imports nothing of the shop's (no Django): its copy must not drift.
+    assert floor_wsgi.SET_ALL_EXPIRING == redis_cache.SET_ALL_EXPIRING
+    assert floor_wsgi.SET_ALL_EXPIRING_SHA == redis_cache.SET_ALL_EXPIRING_SHA
 
 
 def test_with_redis_a_placed_order_replaces_the_versions_and_a_refused_one_does_not(
